@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/* Do not edit directly, auto-generated from: */
+/*	Documentation/netlink/specs/devmem.yaml */
+/* YNL-GEN uapi header */
+
+#ifndef _UAPI_LINUX_DEVMEM_RS_H
+#define _UAPI_LINUX_DEVMEM_RS_H
+
+#define DEVMEM_FAMILY_NAME	"devmem"
+#define DEVMEM_FAMILY_VERSION	1
+
+enum {
+	DEVMEM_A_CAPS_FAMILY_VERSION = 1,
+	DEVMEM_A_CAPS_SO_DEVMEM_DONTNEED,
+	DEVMEM_A_CAPS_SCM_DEVMEM_LINEAR,
+	DEVMEM_A_CAPS_SCM_DEVMEM_DMABUF,
+	DEVMEM_A_CAPS_MSG_SOCK_DEVMEM,
+	DEVMEM_A_CAPS_DMABUF_CMSG_SIZE,
+	DEVMEM_A_CAPS_MAX_DONTNEED_TOKENS,
+	DEVMEM_A_CAPS_MAX_DONTNEED_FRAGS,
+
+	__DEVMEM_A_CAPS_MAX,
+	DEVMEM_A_CAPS_MAX = (__DEVMEM_A_CAPS_MAX - 1)
+};
+
+enum {
+	DEVMEM_CMD_CAPS_GET = 1,
+
+	__DEVMEM_CMD_MAX,
+	DEVMEM_CMD_MAX = (__DEVMEM_CMD_MAX - 1)
+};
+
+#endif /* _UAPI_LINUX_DEVMEM_RS_H */

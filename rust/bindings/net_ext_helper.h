@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers bindgen reads for kernel::net_ext. Included from
+ * rust/bindings/bindings_helper.h (patches/0002). Sorted alphabetically.
+ */
+
+#include <linux/dma-buf.h>
+#include <linux/netdevice.h>
+#include <linux/scatterlist.h>
+#include <linux/skbuff.h>
+#include <linux/socket.h>
+#include <linux/xarray.h>
+#include <net/genetlink.h>
+#include <net/netdev_queues.h>
+#include <net/netdev_rx_queue.h>
+#include <net/netlink.h>
+#include <net/netmem.h>
+#include <net/page_pool/memory_provider.h>
+#include <net/page_pool/types.h>
+#include <net/sock.h>
+#include <uapi/linux/uio.h>
+
+/* The devmem family's uapi header, generated from its YAML spec. */
+#include "../../include/uapi/linux/devmem_rs.h"

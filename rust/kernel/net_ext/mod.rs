@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Networking abstractions added by devmem-rs (Device Memory TCP in Rust).
+//!
+//! This module is joined to the kernel crate by `patches/0002` and lives in
+//! the devmem-rs tree under `rust/kernel/net_ext/`.
+
+pub mod devmem_uapi;
+pub mod genl;

@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the scripts; sourced, never run.  Every value can be
+# overridden from the environment (or as a make variable).
+
+DEVMEM_SRC=${DEVMEM_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# Build cache outside the work tree: kernel source and build output live
+# here so that later checkouts rebuild incrementally.
+DEVMEM_CACHE=${DEVMEM_CACHE:-$HOME/.cache/devmem-rs}
+DEVMEM_TOOLS=${DEVMEM_TOOLS:-$DEVMEM_CACHE/tools}
+KVER=${KVER:-6.12}
+KSRC=${KSRC:-$DEVMEM_CACHE/linux-source-$KVER}
+KOBJ=${KOBJ:-$DEVMEM_CACHE/build}
+BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
+KRUSTC=${KRUSTC:-/usr/bin/rustc}
+RUST_LIB_SRC=${RUST_LIB_SRC:-/usr/src/rustc-$("$KRUSTC" --version 2>/dev/null | cut -d' ' -f2)/library}
+# Name of our tree inside the kernel source (a symlink to DEVMEM_SRC).
+DEVMEM_KDIR=devmem-rs
+PYTHON=${PYTHON:-/usr/bin/python3}
+JOBS=${JOBS:-$(nproc)}
+
+kmake() {
+	make -C "$KSRC" O="$KOBJ" -j"$JOBS" \
+		RUSTC="$KRUSTC" HOSTRUSTC="$KRUSTC" RUSTFMT=/usr/bin/rustfmt \
+		RUSTDOC=/usr/bin/rustdoc CLIPPY_DRIVER=/usr/bin/clippy-driver \
+		RUST_LIB_SRC="$RUST_LIB_SRC" BINDGEN="$DEVMEM_TOOLS/bin/bindgen" \
+		"$@"
+}

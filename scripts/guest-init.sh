@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the test VM (see vm.sh): mount what a shell and our tests need on
+# top of the host's read-only root, run the command, report its status,
+# scan for memory leaks and reboot (QEMU runs with -no-reboot, so it exits).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp TERM=${TERM:-linux} LANG=C.UTF-8
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+for d in /tmp /run /var/tmp /var/log /var/lib/sudo; do
+	[ -d "$d" ] && mount -t tmpfs -o mode=1777 tmpfs "$d"
+done
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /run/devmem-out /run/netns
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 devmem_out /run/devmem-out
+hostname devmem-vm
+ip link set lo up
+
+out=/run/devmem-out
+cd "$(cat $out/cwd 2>/dev/null || echo /)" 2>/dev/null || cd /
+if [ -f $out/cmd ]; then
+	echo "devmem-vm: running: $(cat $out/cmd)"
+	/bin/bash -c "$(cat $out/cmd)"
+	rc=$?
+	# Report leaks of anything the command did: kmemleak needs a scan
+	# (auto-scan is off so it cannot race with the tests).
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan > /sys/kernel/debug/kmemleak
+		echo scan > /sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak > $out/kmemleak
+		if [ -s $out/kmemleak ]; then
+			echo "devmem-vm: kmemleak report:"
+			cat $out/kmemleak
+		fi
+	fi
+	echo "devmem-vm: exit status $rc"
+	echo $rc > $out/exit
+else
+	echo "devmem-vm: interactive shell; 'exit' or Ctrl-D powers off"
+	setsid -c /bin/bash -l
+fi
+sync
+echo b > /proc/sysrq-trigger

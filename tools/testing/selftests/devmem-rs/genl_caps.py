@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The devmem generic netlink family, driven with ynl from the kernel tree.
+
+Needs KSRC: the 6.12 kernel tree devmem-rs is built in, with
+Documentation/netlink/specs/devmem.yaml linked into it (scripts/kernel.sh).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+KSRC = os.environ.get("KSRC")
+if not KSRC:
+    print("1..0 # SKIP KSRC (kernel tree) not set")
+    sys.exit(4)
+sys.path.insert(0, os.path.join(KSRC, "tools/testing/selftests"))
+sys.path.insert(0, os.path.join(KSRC, "tools/net"))
+
+# pylint: disable=wrong-import-position
+from net.lib.py import ksft_run, ksft_exit, ksft_eq, ksft_in, ksft_true
+from ynl.lib import YnlFamily, NlError
+
+SPECS = os.path.join(KSRC, "Documentation/netlink/specs")
+SPEC = os.path.join(SPECS, "devmem.yaml")
+
+# The devmem user ABI of Linux 6.12 (include/uapi/asm-generic/socket.h,
+# include/linux/socket.h, include/uapi/linux/uio.h, net/core/sock.c).
+ABI_6_12 = {
+    "family-version": 1,
+    "so-devmem-dontneed": 80,
+    "scm-devmem-linear": 78,
+    "scm-devmem-dmabuf": 79,
+    "msg-sock-devmem": 0x2000000,
+    "dmabuf-cmsg-size": 24,
+    "max-dontneed-tokens": 128,
+    "max-dontneed-frags": 1024,
+}
+
+
+def caps_get_lib() -> None:
+    """caps-get through the ynl library, spec validated by its schema."""
+    fam = YnlFamily(SPEC)
+    caps = fam.caps_get({})
+    for key, val in ABI_6_12.items():
+        ksft_eq(caps.get(key), val, comment=key)
+
+
+def caps_get_cli() -> None:
+    """caps-get through the ynl command line tool, as users run it."""
+    out = subprocess.run([sys.executable, os.path.join(KSRC, "tools/net/ynl/cli.py"),
+                          "--spec", SPEC, "--do", "caps-get", "--output-json"],
+                         check=True, capture_output=True, text=True).stdout
+    ksft_eq(json.loads(out), ABI_6_12)
+
+
+def family_registered() -> None:
+    """The genetlink controller lists the family, its version and its op."""
+    ctrl = YnlFamily(os.path.join(SPECS, "nlctrl.yaml"))
+    fam = ctrl.getfamily({"family-name": "devmem"})
+    ksft_eq(fam["family-name"], "devmem")
+    ksft_eq(fam["version"], 1)
+    ops = {op["id"]: op["flags"] for op in fam["ops"]}
+    ksft_in(1, ops)
+    ksft_true("cmd-cap-do" in ops[1], comment=str(ops[1]))
+
+
+def unknown_cmd() -> None:
+    """A command the family does not have is refused with EOPNOTSUPP."""
+    fam = YnlFamily(SPEC)
+    # Rewrite the spec's only op to an unknown command number.
+    fam.msgs["caps-get"].req_value = 42
+    try:
+        fam.caps_get({})
+    except NlError as e:
+        ksft_eq(e.nl_msg.error, -95)  # EOPNOTSUPP
+        return
+    raise AssertionError("unknown command accepted")
+
+
+def main() -> None:
+    ksft_run([caps_get_lib, caps_get_cli, family_registered, unknown_cmd])
+    ksft_exit()
+
+
+if __name__ == "__main__":
+    main()
