@@ -6,9 +6,9 @@
 //! from it by ynl-gen-c): `include/uapi/linux/devmem_rs.h`.
 
 use kernel::bindings;
+use kernel::c_str;
 use kernel::net_ext::devmem_uapi as uapi;
 use kernel::net_ext::genl::{self, Info, Op, Perm};
-use kernel::c_str;
 use kernel::prelude::*;
 
 /// Commands, as in the spec.
@@ -23,8 +23,7 @@ mod caps {
     pub(super) const SCM_DEVMEM_DMABUF: u16 = bindings::DEVMEM_A_CAPS_SCM_DEVMEM_DMABUF as u16;
     pub(super) const MSG_SOCK_DEVMEM: u16 = bindings::DEVMEM_A_CAPS_MSG_SOCK_DEVMEM as u16;
     pub(super) const DMABUF_CMSG_SIZE: u16 = bindings::DEVMEM_A_CAPS_DMABUF_CMSG_SIZE as u16;
-    pub(super) const MAX_DONTNEED_TOKENS: u16 =
-        bindings::DEVMEM_A_CAPS_MAX_DONTNEED_TOKENS as u16;
+    pub(super) const MAX_DONTNEED_TOKENS: u16 = bindings::DEVMEM_A_CAPS_MAX_DONTNEED_TOKENS as u16;
     pub(super) const MAX_DONTNEED_FRAGS: u16 = bindings::DEVMEM_A_CAPS_MAX_DONTNEED_FRAGS as u16;
 }
 

@@ -13,7 +13,13 @@ macro_rules! size {
     ($s:ident, $v:literal) => {
         const _: () = assert!(
             core::mem::size_of::<bindings::$s>() == $v,
-            concat!("bindgen: sizeof(struct ", stringify!($s), ") differs from C (", $v, ")")
+            concat!(
+                "bindgen: sizeof(struct ",
+                stringify!($s),
+                ") differs from C (",
+                $v,
+                ")"
+            )
         );
     };
 }
@@ -22,7 +28,13 @@ macro_rules! align {
     ($s:ident, $v:literal) => {
         const _: () = assert!(
             core::mem::align_of::<bindings::$s>() == $v,
-            concat!("bindgen: alignof(struct ", stringify!($s), ") differs from C (", $v, ")")
+            concat!(
+                "bindgen: alignof(struct ",
+                stringify!($s),
+                ") differs from C (",
+                $v,
+                ")"
+            )
         );
     };
 }

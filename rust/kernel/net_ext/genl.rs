@@ -10,11 +10,11 @@
 //! netlink core and unregisters it when dropped. Requests reach
 //! [`Family::doit`] with an [`Info`]; replies are built with [`Info::reply`].
 
+use crate::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use crate::bindings;
 use crate::error::{code::*, from_result, to_result, Result};
 use crate::str::CStr;
 use crate::types::Opaque;
-use crate::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use crate::ThisModule;
 use core::marker::PhantomData;
 
@@ -221,7 +221,10 @@ impl<'a> Info<'a> {
             return Err(ENOMEM);
         }
         // INVARIANT: `skb` holds one generic netlink message being built.
-        let mut msg = Message { skb, _p: PhantomData };
+        let mut msg = Message {
+            skb,
+            _p: PhantomData,
+        };
         if let Err(e) = fill(&mut msg) {
             // SAFETY: `skb` is ours and was never sent.
             unsafe { bindings::net_ext_nlmsg_free(skb) };

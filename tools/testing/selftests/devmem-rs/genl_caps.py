@@ -61,7 +61,8 @@ def family_registered() -> None:
     fam = ctrl.getfamily({"family-name": "devmem"})
     ksft_eq(fam["family-name"], "devmem")
     ksft_eq(fam["version"], 1)
-    ops = {op["id"]: op["flags"] for op in fam["ops"]}
+    # An indexed array: a list of {index: {"id": cmd, "flags": {...}}}.
+    ops = {op["id"]: op["flags"] for item in fam["ops"] for op in item.values()}
     ksft_in(1, ops)
     ksft_true("cmd-cap-do" in ops[1], comment=str(ops[1]))
 

@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# devmem-rs: Device Memory TCP for Linux 6.12, in Rust.
+#
+#   make run      boot the VM and show the devmem-rs core in the running kernel
+#   make test     host checks + KUnit + selftests in one VM boot
+#
+# Both install what they need first (make setup). Other targets:
+#   make setup    Debian packages + pinned bindgen-cli (idempotent)
+#   make kernel   unpack/patch/configure/build the kernel in the cache
+#   make vm [CMD='...']  boot the kernel; run CMD, or give a shell
+#   make clippy   build our crates with CLIPPY=1 (separate output dir)
+#   make patches-check   the patch series applies cleanly to 6.12
+#
+# Settings (environment or make variables): DEVMEM_CACHE (build cache,
+# default ~/.cache/devmem-rs), JOBS, DEVMEM_ACCEL (tcg|kvm), DEVMEM_VM_MEM.
+#
+# When this directory is joined to a kernel tree as devmem-rs/, Kbuild
+# (not this Makefile) describes its objects.
+
+SHELL := /bin/bash
+S := $(CURDIR)/scripts
+export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM
+
+.PHONY: all run test setup kernel vm clippy patches-check
+
+all: test
+
+setup:
+	@$(S)/setup.sh
+
+kernel: setup
+	@$(S)/kernel.sh build
+
+clippy: setup
+	@$(S)/kernel.sh clippy
+
+patches-check: setup
+	@$(S)/kernel.sh patches-check
+
+vm: kernel
+	@$(S)/vm.sh $(if $(CMD),-t $(or $(TIMEOUT),1800) '$(CMD)')
+
+run: kernel
+	@$(S)/run.sh
+
+test:
+	@$(S)/test.sh

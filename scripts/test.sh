@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make test`: host checks, then one VM boot that runs KUnit (the kernel
+# crate's doctests, ours included) and our kselftests. Prints each test's
+# result and ends with "N passed, N failed". Exits non-zero on any failed
+# test, a timeout, or any oops/WARN/BUG/lockdep/kmemleak report in the
+# guest log, which is kept in test-logs/guest.log.
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$DEVMEM_SRC"
+
+LOGS=${DEVMEM_TEST_LOGS:-$DEVMEM_SRC/test-logs}
+VM_TIMEOUT=${DEVMEM_VM_TIMEOUT:-1200}
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+passed=0
+failed=0
+failed_names=()
+
+result() { # result 0|1 NAME [DETAIL]
+	if [ "$1" = 0 ]; then
+		passed=$((passed + 1))
+		echo "ok - $2${3:+ # $3}"
+	else
+		failed=$((failed + 1))
+		failed_names+=("$2")
+		echo "not ok - $2${3:+ # $3}"
+	fi
+}
+
+# check NAME CMD...: run a host check, keep its output in the logs.
+check() {
+	local name=$1 t0=$SECONDS
+	shift
+	if "$@" > "$LOGS/$name.log" 2>&1; then
+		result 0 "host: $name" "$((SECONDS - t0))s"
+	else
+		tail -n 40 "$LOGS/$name.log" | sed 's/^/#   /'
+		result 1 "host: $name" "log: $LOGS/$name.log"
+	fi
+}
+
+our_rs() { git ls-files '*.rs'; }
+
+rustfmt_check() {
+	/usr/bin/rustfmt --check --edition 2021 --config-path "$KSRC/.rustfmt.toml" $(our_rs)
+}
+
+# The uapi header must be what ynl-gen-c makes of the spec (which also
+# validates the spec against the genetlink schema).
+uapi_check() {
+	local spec tmp rc=0
+	tmp=$(mktemp)
+	for spec in Documentation/netlink/specs/*.yaml; do
+		hdr=include/uapi/linux/$(sed -n 's|^uapi-header: linux/||p' "$spec")
+		"$PYTHON" "$KSRC/tools/net/ynl/ynl-gen-c.py" --mode uapi --header \
+			--spec "$KSRC/Documentation/netlink/specs/${spec##*/}" -o "$tmp" || rc=1
+		diff -u "$hdr" "$tmp" || { echo "$hdr is stale: regenerate it from $spec"; rc=1; }
+	done
+	rm -f "$tmp"
+	return $rc
+}
+
+checkpatch() {
+	local c
+	c=$(git ls-files '*.c' '*.h')
+	"$KSRC/scripts/checkpatch.pl" --no-tree --strict --quiet -f $c
+}
+
+# Clippy on our crates and the kernel crate with our additions; any
+# warning about our files fails.
+clippy_check() {
+	local log=$LOGS/clippy-build.log
+	"$DEVMEM_SRC/scripts/kernel.sh" clippy > "$log" 2>&1 || { cat "$log"; return 1; }
+	! grep -B8 -A4 -E -- "--> .*($DEVMEM_KDIR/|rust/kernel/net_ext/)" "$log"
+}
+
+echo "# devmem-rs: make test ($(date -u +%FT%TZ))"
+t0=$SECONDS
+check setup "$DEVMEM_SRC/scripts/setup.sh"
+check kernel-tree "$DEVMEM_SRC/scripts/kernel.sh" tree
+check patches-apply "$DEVMEM_SRC/scripts/kernel.sh" patches-check
+check rustfmt rustfmt_check
+check uapi-from-spec uapi_check
+check checkpatch checkpatch
+check build "$DEVMEM_SRC/scripts/kernel.sh" build
+check clippy clippy_check
+echo "# host checks took $((SECONDS - t0))s"
+
+kernel=$KOBJ/arch/x86/boot/bzImage
+if [[ ! " ${failed_names[*]} " =~ " host: build " ]] && [ -f "$kernel" ]; then
+	t1=$SECONDS
+	out=$LOGS/guest-out
+	mkdir -p "$out"
+	"$DEVMEM_SRC/scripts/vm.sh" -t "$VM_TIMEOUT" -l "$LOGS/guest.log" -o "$out" \
+		"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC tools/testing/selftests/devmem-rs/run_tests.sh -o /run/devmem-out/selftests" \
+		> /dev/null 2>&1
+	vmrc=$?
+	echo "# VM run took $((SECONDS - t1))s (exit $vmrc), log: $LOGS/guest.log"
+	case $vmrc in
+	124) result 1 "guest: boot and run" "timeout after ${VM_TIMEOUT}s" ;;
+	125) result 1 "guest: boot and run" "no exit status (crash?)" ;;
+	*) result 0 "guest: boot and run" ;;
+	esac
+
+	# KUnit: every leaf test case in the console log.
+	kunit=$(sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$LOGS/guest.log" |
+		grep -E '^    (not )?ok [0-9]+ ' || true)
+	while read -r line; do
+		[ -n "$line" ] || continue
+		name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ([^ #]+).*/\2/')
+		case $line in
+		"not ok"*) result 1 "kunit: $name" ;;
+		*"# SKIP"*) echo "ok - kunit: $name # SKIP" ;;
+		*) result 0 "kunit: $name" ;;
+		esac
+	done <<< "$kunit"
+	ours=$(echo "$kunit" | grep -c "rust_doctest_kernel_net_ext_" || true)
+	[ "$ours" -gt 0 ]
+	result $? "kunit: devmem-rs doctests ran" "$ours"
+
+	# kselftests: each subtest of each program.
+	if [ -f "$out/selftests/summary.tap" ]; then
+		for tap in "$out"/selftests/*.tap; do
+			[ "${tap##*/}" = summary.tap ] && continue
+			prog=${tap##*/}
+			prog=${prog%.tap}
+			while read -r line; do
+				name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ([^#]+).*/\2/; s/ +$//')
+				case $line in
+				"not ok"*) result 1 "selftest: $prog: $name" ;;
+				*"# SKIP"*) echo "ok - selftest: $prog: $name # SKIP" ;;
+				*) result 0 "selftest: $prog: $name" ;;
+				esac
+			done < <(grep -E '^(not )?ok [0-9]+ ' "$tap")
+		done
+		while read -r line; do
+			name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ selftests: ([^#]+).*/\2/; s/ +$//')
+			case $line in
+			"not ok"*) result 1 "selftest: $name" "$(echo "$line" | sed -n 's/.*# //p')" ;;
+			*) result 0 "selftest: $name" ;;
+			esac
+		done < <(grep -E '^(not )?ok [0-9]+ ' "$out/selftests/summary.tap")
+	else
+		result 1 "selftest: run_tests.sh" "no results"
+	fi
+
+	# Any kernel report in the guest log fails the run.
+	pat='WARNING:|BUG:|Oops|Kernel panic|general protection fault|kernel BUG|'
+	pat+='possible circular locking|possible recursive locking|inconsistent lock state|'
+	pat+='suspicious RCU usage|DEBUG_LOCKS_WARN_ON|unreferenced object|UBSAN|KASAN|'
+	pat+='list_add corruption|list_del corruption|refcount_t:|soft lockup|hung_task|'
+	pat+='blocked for more than|Call Trace:'
+	if grep -nE "$pat" "$LOGS/guest.log" > "$LOGS/guest-reports.log"; then
+		head -n 20 "$LOGS/guest-reports.log" | sed 's/^/#   /'
+		result 1 "guest: log free of oops/WARN/BUG/lockdep/kmemleak" "$LOGS/guest-reports.log"
+	else
+		result 0 "guest: log free of oops/WARN/BUG/lockdep/kmemleak"
+	fi
+else
+	result 1 "guest: boot and run" "no kernel to boot"
+fi
+
+echo "# total time $((SECONDS - t0))s"
+for n in "${failed_names[@]}"; do echo "# failed: $n"; done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
