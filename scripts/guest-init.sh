@@ -13,16 +13,30 @@ mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-for d in /tmp /run /var/tmp /var/log /var/lib/sudo; do
-	[ -d "$d" ] && mount -t tmpfs -o mode=1777 tmpfs "$d"
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/devmem-out /run/netns /run/host
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 devmem_out /run/devmem-out
+out=/run/devmem-out
+# Writable scratch directories. Host paths the run needs (the work tree,
+# the build cache, the current directory; listed by vm.sh in $out/keep)
+# may live under them: keep those visible through bind mounts.
+for d in /tmp /var/tmp /var/log /var/lib/sudo; do
+	[ -d "$d" ] || continue
+	mkdir -p "/run/host$d"
+	mount --bind "$d" "/run/host$d"
+	mount -t tmpfs -o mode=1777 tmpfs "$d"
+	while read -r keep; do
+		case "$keep" in
+		"$d"/*)
+			mkdir -p "$keep"
+			mount --bind "/run/host$keep" "$keep" ;;
+		esac
+	done < $out/keep
 done
 mount -t debugfs debugfs /sys/kernel/debug
-mkdir -p /run/devmem-out /run/netns
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 devmem_out /run/devmem-out
 hostname devmem-vm
 ip link set lo up
 
-out=/run/devmem-out
 cd "$(cat $out/cwd 2>/dev/null || echo /)" 2>/dev/null || cd /
 if [ -f $out/cmd ]; then
 	echo "devmem-vm: running: $(cat $out/cmd)"

@@ -43,6 +43,9 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/exit"
 pwd > "$out/cwd"
+# Host paths the guest must see even if they are under a directory it
+# mounts a tmpfs on (/tmp, /var/tmp): see guest-init.sh.
+printf '%s\n' "$(pwd)" "$DEVMEM_SRC" "$DEVMEM_CACHE" "$KSRC" > "$out/keep"
 if [ $# -gt 0 ]; then
 	printf '%s\n' "$*" > "$out/cmd"
 	interactive=0

@@ -291,6 +291,65 @@ impl Message<'_> {
 
 /// A registered family; unregistered when dropped.
 ///
+/// # Examples
+///
+/// ```
+/// use kernel::c_str;
+/// use kernel::net_ext::genl::{Family, Info, Op, Perm, Registration};
+/// use kernel::prelude::*;
+///
+/// // SAFETY: Built-in code's module pointer is null.
+/// static M: ThisModule = unsafe { ThisModule::from_ptr(core::ptr::null_mut()) };
+///
+/// struct Demo;
+/// impl Family for Demo {
+///     const NAME: &'static CStr = c_str!("rs_genl_demo");
+///     const VERSION: u32 = 1;
+///     const OPS: &'static [Op] = &[
+///         Op { cmd: 1, perm: Perm::Any, policy: &[] },
+///         Op { cmd: 2, perm: Perm::Admin, policy: &[] },
+///     ];
+///     fn doit(_cmd: u8, _info: &Info<'_>) -> Result {
+///         Ok(())
+///     }
+/// }
+///
+/// let reg = Registration::<Demo>::new(&M)?;
+/// // The name is taken while `reg` lives.
+/// assert_eq!(Registration::<Demo>::new(&M).err(), Some(EEXIST));
+/// drop(reg);
+/// let reg = Registration::<Demo>::new(&M)?;
+/// drop(reg);
+///
+/// // Operations out of order would make genetlink WARN: refused first.
+/// struct Unsorted;
+/// impl Family for Unsorted {
+///     const NAME: &'static CStr = c_str!("rs_genl_bad");
+///     const VERSION: u32 = 1;
+///     const OPS: &'static [Op] = &[
+///         Op { cmd: 2, perm: Perm::Any, policy: &[] },
+///         Op { cmd: 1, perm: Perm::Any, policy: &[] },
+///     ];
+///     fn doit(_cmd: u8, _info: &Info<'_>) -> Result {
+///         Ok(())
+///     }
+/// }
+/// assert_eq!(Registration::<Unsorted>::new(&M).err(), Some(EINVAL));
+///
+/// // So would a name genetlink cannot hold.
+/// struct LongName;
+/// impl Family for LongName {
+///     const NAME: &'static CStr = c_str!("a_name_of_16_chr");
+///     const VERSION: u32 = 1;
+///     const OPS: &'static [Op] = &[Op { cmd: 1, perm: Perm::Any, policy: &[] }];
+///     fn doit(_cmd: u8, _info: &Info<'_>) -> Result {
+///         Ok(())
+///     }
+/// }
+/// assert_eq!(Registration::<LongName>::new(&M).err(), Some(EINVAL));
+/// # Ok::<(), Error>(())
+/// ```
+///
 /// # Invariants
 ///
 /// `family` was registered with `genl_register_family` and stays
