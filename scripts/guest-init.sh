@@ -43,8 +43,10 @@ if [ -f $out/cmd ]; then
 	/bin/bash -c "$(cat $out/cmd)"
 	rc=$?
 	# Report leaks of anything the command did: kmemleak needs a scan
-	# (auto-scan is off so it cannot race with the tests).
+	# (auto-scan is off so it cannot race with the tests); it only reports
+	# objects older than 5 s, so give the last test's objects that age.
 	if [ -w /sys/kernel/debug/kmemleak ]; then
+		sleep 6
 		echo scan > /sys/kernel/debug/kmemleak
 		echo scan > /sys/kernel/debug/kmemleak
 		cat /sys/kernel/debug/kmemleak > $out/kmemleak
