@@ -4,6 +4,8 @@
  * Included from rust/helpers/helpers.c (patches/0002).
  */
 
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
@@ -63,4 +65,45 @@ int rust_helper_net_ext_nla_put_u64(struct sk_buff *skb, int attr, u64 value, in
 u32 rust_helper_net_ext_nla_get_u32(const struct nlattr *nla)
 {
 	return nla_get_u32(nla);
+}
+
+/* netdev */
+void *rust_helper_net_ext_netdev_priv(const struct net_device *dev)
+{
+	return netdev_priv(dev);
+}
+
+bool rust_helper_net_ext_netif_carrier_ok(const struct net_device *dev)
+{
+	return netif_carrier_ok(dev);
+}
+
+bool rust_helper_net_ext_netif_running(const struct net_device *dev)
+{
+	return netif_running(dev);
+}
+
+void rust_helper_net_ext_netif_tx_start_all_queues(struct net_device *dev)
+{
+	netif_tx_start_all_queues(dev);
+}
+
+void rust_helper_net_ext_netif_tx_disable(struct net_device *dev)
+{
+	netif_tx_disable(dev);
+}
+
+void rust_helper_net_ext_eth_hw_addr_set(struct net_device *dev, const u8 *addr)
+{
+	eth_hw_addr_set(dev, addr);
+}
+
+void rust_helper_net_ext_dev_consume_skb_any(struct sk_buff *skb)
+{
+	dev_consume_skb_any(skb);
+}
+
+void rust_helper_net_ext_dev_kfree_skb_any(struct sk_buff *skb)
+{
+	dev_kfree_skb_any(skb);
 }

@@ -7,3 +7,4 @@
 
 pub mod devmem_uapi;
 pub mod genl;
+pub mod netdev;

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network devices.
+//!
+//! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
+//!
+//! A driver implements [`Driver`] (the `net_device_ops` it needs) and
+//! registers an Ethernet device with [`Registration`], which owns the
+//! `net_device` and the driver's per-device data, and unregisters and frees
+//! both when dropped. Callbacks get a [`Device`], through which they reach
+//! the data and the device's state.
+
+use crate::alloc::KBox;
+use crate::bindings;
+use crate::error::{code::*, from_result, to_result, Result};
+use crate::prelude::*;
+use crate::types::Opaque;
+use core::marker::PhantomData;
+
+/// Operations of a network device driver (`struct net_device_ops`).
+#[vtable]
+pub trait Driver: Sized + 'static {
+    /// Per-device data, owned by the [`Registration`].
+    type Data: Send + Sync;
+
+    /// Brings the device up (`ndo_open`, under RTNL).
+    fn open(_dev: &Device<Self>) -> Result {
+        Ok(())
+    }
+
+    /// Brings the device down (`ndo_stop`, under RTNL).
+    fn stop(_dev: &Device<Self>) -> Result {
+        Ok(())
+    }
+
+    /// Transmits `skb` (`ndo_start_xmit`, in BH context with the tx
+    /// queue's lock held). The driver owns `skb` from here on.
+    fn start_xmit(dev: &Device<Self>, skb: SkBuff) -> TxResult;
+
+    /// Fills the device's statistics (`ndo_get_stats64`, any context).
+    fn get_stats64(_dev: &Device<Self>, _stats: &mut Stats64) {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// What [`Driver::start_xmit`] did with a packet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TxResult {
+    /// The packet was taken (sent or dropped) (`NETDEV_TX_OK`).
+    Ok,
+}
+
+/// A network device whose driver is `T`.
+///
+/// # Invariants
+///
+/// The wrapped `net_device` was allocated and registered by a
+/// [`Registration<T>`], so its private area holds a pointer to the
+/// registration's `T::Data`, valid while `&self` is.
+#[repr(transparent)]
+pub struct Device<T: Driver>(Opaque<bindings::net_device>, PhantomData<T>);
+
+impl<T: Driver> Device<T> {
+    /// # Safety
+    ///
+    /// `ptr` must point to a `net_device` registered by a
+    /// [`Registration<T>`] that outlives `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // CAST: `Self` is `repr(transparent)` over the `net_device`.
+        // SAFETY: guaranteed by the caller.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw `net_device`.
+    pub fn as_ptr(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// The driver's data of this device.
+    pub fn data(&self) -> &T::Data {
+        // SAFETY: By the type invariants, the private area holds the
+        // pointer `Registration::new` stored, to data that lives at least
+        // as long as `self`.
+        unsafe { &**bindings::net_ext_netdev_priv(self.as_ptr()).cast::<*const T::Data>() }
+    }
+
+    /// The interface index.
+    pub fn ifindex(&self) -> i32 {
+        // SAFETY: By the type invariants the device is valid; `ifindex` is
+        // set at registration and stays constant.
+        unsafe { (*self.as_ptr()).ifindex }
+    }
+
+    /// Tells the stack the link is up.
+    pub fn carrier_on(&self) {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::netif_carrier_on(self.as_ptr()) }
+    }
+
+    /// Tells the stack the link is down.
+    pub fn carrier_off(&self) {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::netif_carrier_off(self.as_ptr()) }
+    }
+
+    /// Whether the stack sees the link up.
+    pub fn carrier_ok(&self) -> bool {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::net_ext_netif_carrier_ok(self.as_ptr()) }
+    }
+
+    /// Whether the device is up (between `open` and `stop`).
+    pub fn is_running(&self) -> bool {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::net_ext_netif_running(self.as_ptr()) }
+    }
+
+    /// Lets the stack transmit on every tx queue.
+    pub fn tx_start_all(&self) {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::net_ext_netif_tx_start_all_queues(self.as_ptr()) }
+    }
+
+    /// Stops the stack from transmitting, and waits for transmissions in
+    /// progress to end.
+    pub fn tx_disable(&self) {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::net_ext_netif_tx_disable(self.as_ptr()) }
+    }
+
+    /// Number of tx queues in use.
+    pub fn real_num_tx_queues(&self) -> u32 {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { (*self.as_ptr()).real_num_tx_queues }
+    }
+
+    /// Number of rx queues in use.
+    pub fn real_num_rx_queues(&self) -> u32 {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { (*self.as_ptr()).real_num_rx_queues }
+    }
+}
+
+// SAFETY: The `net_device` is usable from any thread; `T::Data` is `Sync`.
+unsafe impl<T: Driver> Sync for Device<T> {}
+// SAFETY: As above.
+unsafe impl<T: Driver> Send for Device<T> {}
+
+/// A socket buffer owned by the driver; freed when dropped.
+///
+/// # Invariants
+///
+/// `self.0` is a valid `sk_buff` this object owns.
+pub struct SkBuff(*mut bindings::sk_buff);
+
+// SAFETY: An owned skb may be handed to and freed from any context.
+unsafe impl Send for SkBuff {}
+
+impl SkBuff {
+    /// Takes ownership of `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a valid skb whose ownership passes to the new object.
+    pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self(ptr)
+    }
+
+    /// Gives up ownership.
+    pub fn into_raw(self) -> *mut bindings::sk_buff {
+        let p = self.0;
+        core::mem::forget(self);
+        p
+    }
+
+    /// Total length of the packet (linear part and frags).
+    pub fn len(&self) -> u32 {
+        // SAFETY: By the type invariants the skb is valid.
+        unsafe { (*self.0).len }
+    }
+
+    /// Whether the packet is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index of the tx queue the stack picked for this packet.
+    pub fn queue_mapping(&self) -> u16 {
+        // SAFETY: By the type invariants the skb is valid.
+        unsafe { (*self.0).queue_mapping }
+    }
+
+    /// Frees the skb as successfully consumed (no drop is recorded).
+    pub fn consume(self) {
+        // SAFETY: We own the skb; `consume_skb` takes it in any context
+        // where `dev_consume_skb_any` would.
+        unsafe { bindings::net_ext_dev_consume_skb_any(self.into_raw()) }
+    }
+}
+
+impl Drop for SkBuff {
+    fn drop(&mut self) {
+        // SAFETY: We own the skb: freed as dropped, from any context.
+        unsafe { bindings::net_ext_dev_kfree_skb_any(self.0) }
+    }
+}
+
+/// Device statistics (`struct rtnl_link_stats64`).
+#[repr(transparent)]
+pub struct Stats64(bindings::rtnl_link_stats64);
+
+impl Stats64 {
+    /// Adds received packets and bytes.
+    pub fn add_rx(&mut self, packets: u64, bytes: u64) {
+        self.0.rx_packets += packets;
+        self.0.rx_bytes += bytes;
+    }
+
+    /// Adds sent packets and bytes.
+    pub fn add_tx(&mut self, packets: u64, bytes: u64) {
+        self.0.tx_packets += packets;
+        self.0.tx_bytes += bytes;
+    }
+
+    /// Adds dropped packets (rx, tx).
+    pub fn add_dropped(&mut self, rx: u64, tx: u64) {
+        self.0.rx_dropped += rx;
+        self.0.tx_dropped += tx;
+    }
+}
+
+/// Parameters of a new Ethernet device.
+pub struct Params<'a> {
+    /// Name or pattern (`"eth%d"`).
+    pub name: &'a CStr,
+    /// Number of tx queues.
+    pub txqs: u32,
+    /// Number of rx queues.
+    pub rxqs: u32,
+    /// Permanent MAC address.
+    pub mac: [u8; 6],
+    /// Parent device (the one that does DMA), if any.
+    pub parent: Option<&'a crate::device::Device>,
+    /// MTU range (`max_mtu`); 0 keeps Ethernet's 1500.
+    pub max_mtu: u32,
+}
+
+/// A registered Ethernet device with driver `T`; unregistered and freed
+/// when dropped.
+///
+/// # Invariants
+///
+/// `dev` is a registered `net_device` whose private area holds a pointer to
+/// `*data`, and whose ops are `Adapter::<T>::VTABLE`.
+///
+/// # Examples
+///
+/// A device that drops everything it is given, like `dummy`:
+///
+/// ```
+/// use kernel::c_str;
+/// use kernel::net_ext::netdev::{self, Device, Params, Registration, SkBuff, TxResult};
+/// use kernel::prelude::*;
+/// use core::sync::atomic::{AtomicU64, Ordering};
+///
+/// struct Sink;
+/// #[vtable]
+/// impl netdev::Driver for Sink {
+///     type Data = AtomicU64;
+///     fn start_xmit(dev: &Device<Self>, skb: SkBuff) -> TxResult {
+///         dev.data().fetch_add(1, Ordering::Relaxed);
+///         skb.consume();
+///         TxResult::Ok
+///     }
+/// }
+///
+/// let params = Params {
+///     name: c_str!("rssink%d"),
+///     txqs: 2,
+///     rxqs: 2,
+///     mac: [0x02, 0, 0, 0, 0, 1],
+///     parent: None,
+///     max_mtu: 9000,
+/// };
+/// let reg = Registration::<Sink>::new(&params, KBox::new(AtomicU64::new(0), GFP_KERNEL)?)?;
+/// assert!(reg.device().ifindex() > 0);
+/// assert!(!reg.device().is_running());
+/// assert_eq!(reg.device().real_num_tx_queues(), 2);
+/// drop(reg);
+/// # Ok::<(), Error>(())
+/// ```
+pub struct Registration<T: Driver> {
+    dev: *mut bindings::net_device,
+    data: *mut T::Data,
+}
+
+// SAFETY: The registration can be dropped from any process context.
+unsafe impl<T: Driver> Send for Registration<T> {}
+// SAFETY: `&Registration` only gives `&Device`, which is `Sync`.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Allocates and registers an Ethernet device driven by `T`.
+    pub fn new(params: &Params<'_>, data: KBox<T::Data>) -> Result<Self> {
+        if params.txqs == 0 || params.rxqs == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: FFI call; the private area is sized for one pointer.
+        let dev = unsafe {
+            bindings::alloc_etherdev_mqs(
+                core::mem::size_of::<*const T::Data>() as i32,
+                params.txqs,
+                params.rxqs,
+            )
+        };
+        if dev.is_null() {
+            return Err(ENOMEM);
+        }
+        let data = KBox::into_raw(data);
+        // SAFETY: `dev` is a fresh, unregistered device that we own; its
+        // private area has room for the pointer.
+        unsafe {
+            *bindings::net_ext_netdev_priv(dev).cast::<*const T::Data>() = data;
+            (*dev).netdev_ops = Adapter::<T>::build();
+            if params.max_mtu != 0 {
+                (*dev).max_mtu = params.max_mtu;
+            }
+            if let Some(parent) = params.parent {
+                (*dev).dev.parent = parent.as_raw();
+            }
+            bindings::net_ext_eth_hw_addr_set(dev, params.mac.as_ptr());
+        }
+        let name = params.name.as_bytes_with_nul();
+        // SAFETY: `dev` is valid and unregistered.
+        let dst = unsafe { &mut (*dev).name };
+        if name.len() > dst.len() {
+            // SAFETY: We own `dev` and `data`; nothing else has seen them.
+            unsafe {
+                bindings::free_netdev(dev);
+                drop(KBox::from_raw(data));
+            }
+            return Err(EINVAL);
+        }
+        for (d, s) in dst.iter_mut().zip(name) {
+            *d = *s as _;
+        }
+        // SAFETY: `dev` is fully set up; from here on the stack may call the
+        // driver, whose data is in place.
+        if let Err(e) = to_result(unsafe { bindings::register_netdev(dev) }) {
+            // SAFETY: Registration failed: we still own both.
+            unsafe {
+                bindings::free_netdev(dev);
+                drop(KBox::from_raw(data));
+            }
+            return Err(e);
+        }
+        // INVARIANT: registered above with the private pointer and ops set.
+        Ok(Self { dev, data })
+    }
+
+    /// The registered device.
+    pub fn device(&self) -> &Device<T> {
+        // SAFETY: By the type invariants `dev` is registered by us and lives
+        // as long as `self`.
+        unsafe { Device::from_raw(self.dev) }
+    }
+}
+
+impl<T: Driver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `dev` is registered; once
+        // `unregister_netdev` returns the stack calls no op any more, so the
+        // data can go, then the device.
+        unsafe {
+            bindings::unregister_netdev(self.dev);
+            bindings::free_netdev(self.dev);
+            drop(KBox::from_raw(self.data));
+        }
+    }
+}
+
+struct Adapter<T: Driver>(PhantomData<T>);
+
+impl<T: Driver> Adapter<T> {
+    const VTABLE: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_open: Some(Self::open_callback),
+        ndo_stop: Some(Self::stop_callback),
+        ndo_start_xmit: Some(Self::start_xmit_callback),
+        ndo_get_stats64: if T::HAS_GET_STATS64 {
+            Some(Self::get_stats64_callback)
+        } else {
+            None
+        },
+        ndo_validate_addr: Some(bindings::eth_validate_addr),
+        ndo_set_mac_address: Some(bindings::eth_mac_addr),
+        // SAFETY: All-zero is "no such op" for the rest of the table.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    const fn build() -> &'static bindings::net_device_ops {
+        &Self::VTABLE
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn open_callback(dev: *mut bindings::net_device) -> core::ffi::c_int {
+        from_result(|| {
+            // SAFETY: guaranteed by the caller.
+            T::open(unsafe { Device::from_raw(dev) })?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn stop_callback(dev: *mut bindings::net_device) -> core::ffi::c_int {
+        from_result(|| {
+            // SAFETY: guaranteed by the caller.
+            T::stop(unsafe { Device::from_raw(dev) })?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`Registration<T>`]; `skb` a
+    /// valid skb whose ownership passes to us.
+    unsafe extern "C" fn start_xmit_callback(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> bindings::netdev_tx_t {
+        // SAFETY: guaranteed by the caller.
+        let (dev, skb) = unsafe { (Device::from_raw(dev), SkBuff::from_raw(skb)) };
+        match T::start_xmit(dev, skb) {
+            TxResult::Ok => bindings::netdev_tx_NETDEV_TX_OK,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`Registration<T>`]; `stats`
+    /// valid for writes.
+    unsafe extern "C" fn get_stats64_callback(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::rtnl_link_stats64,
+    ) {
+        // SAFETY: guaranteed by the caller; `Stats64` is transparent.
+        let (dev, stats) = unsafe { (Device::from_raw(dev), &mut *stats.cast::<Stats64>()) };
+        T::get_stats64(dev, stats);
+    }
+}
