@@ -6,6 +6,7 @@
 
 #include <linux/dma-buf.h>
 #include <linux/netdevice.h>
+#include <linux/platform_device.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
 #include <linux/socket.h>

@@ -4,8 +4,10 @@
  * Included from rust/helpers/helpers.c (patches/0002).
  */
 
+#include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
+#include <linux/platform_device.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
@@ -106,4 +108,132 @@ void rust_helper_net_ext_dev_consume_skb_any(struct sk_buff *skb)
 void rust_helper_net_ext_dev_kfree_skb_any(struct sk_buff *skb)
 {
 	dev_kfree_skb_any(skb);
+}
+
+/* skb */
+unsigned int rust_helper_net_ext_skb_headlen(const struct sk_buff *skb)
+{
+	return skb_headlen(skb);
+}
+
+unsigned int rust_helper_net_ext_skb_nr_frags(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb)->nr_frags;
+}
+
+/* Page of readable frag @i (NULL for a net_iov), with its offset and length. */
+struct page *rust_helper_net_ext_skb_frag_page(const struct sk_buff *skb, unsigned int i,
+					       u32 *off, u32 *len)
+{
+	const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+	if (netmem_is_net_iov(skb_frag_netmem(frag)))
+		return NULL;
+	*off = skb_frag_off(frag);
+	*len = skb_frag_size(frag);
+	return skb_frag_page(frag);
+}
+
+unsigned int rust_helper_net_ext_skb_tailroom(const struct sk_buff *skb)
+{
+	return skb_tailroom(skb);
+}
+
+void rust_helper_net_ext_skb_put_data(struct sk_buff *skb, const void *data, unsigned int len)
+{
+	skb_put_data(skb, data, len);
+}
+
+void rust_helper_net_ext_skb_add_rx_frag_netmem(struct sk_buff *skb, netmem_ref netmem,
+						u32 off, u32 size, u32 truesize)
+{
+	skb_add_rx_frag_netmem(skb, skb_shinfo(skb)->nr_frags, netmem, off, size, truesize);
+	skb_mark_for_recycle(skb);
+}
+
+void rust_helper_net_ext_skb_csum_unnecessary(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+}
+
+void rust_helper_net_ext_skb_set_rx_meta(struct sk_buff *skb, u16 queue, u32 hash, bool l4)
+{
+	skb_record_rx_queue(skb, queue);
+	skb_set_hash(skb, hash, l4 ? PKT_HASH_TYPE_L4 : PKT_HASH_TYPE_L3);
+}
+
+void rust_helper_net_ext_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+{
+	skb->protocol = eth_type_trans(skb, dev);
+}
+
+/* napi */
+void rust_helper_net_ext_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
+					int (*poll)(struct napi_struct *, int))
+{
+	netif_napi_add(dev, napi, poll);
+}
+
+void rust_helper_net_ext_netif_napi_del(struct napi_struct *napi)
+{
+	netif_napi_del(napi);
+}
+
+bool rust_helper_net_ext_napi_schedule(struct napi_struct *napi)
+{
+	return napi_schedule(napi);
+}
+
+/* emu_nic: the emulated NIC's platform devices */
+int rust_helper_net_ext_emu_set_dma_mask64(struct device *dev)
+{
+	return dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+}
+
+void rust_helper_net_ext_emu_set_drvdata(struct platform_device *pdev, void *data)
+{
+	platform_set_drvdata(pdev, data);
+}
+
+void *rust_helper_net_ext_emu_get_drvdata(struct platform_device *pdev)
+{
+	return platform_get_drvdata(pdev);
+}
+
+/* bh */
+void rust_helper_net_ext_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void rust_helper_net_ext_local_bh_enable(void)
+{
+	local_bh_enable();
+}
+
+/* skb DMA mapping for transmit (kernel::net_ext::netdev::MappedSkb) */
+int rust_helper_net_ext_skb_map_linear(struct device *dev, struct sk_buff *skb, dma_addr_t *addr)
+{
+	*addr = dma_map_single(dev, skb->data, skb_headlen(skb), DMA_TO_DEVICE);
+	return dma_mapping_error(dev, *addr) ? -ENOMEM : 0;
+}
+
+int rust_helper_net_ext_skb_map_frag(struct device *dev, struct sk_buff *skb, unsigned int i,
+				     dma_addr_t *addr, u32 *len)
+{
+	const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+	if (netmem_is_net_iov(skb_frag_netmem(frag)))
+		return -EFAULT;
+	*len = skb_frag_size(frag);
+	*addr = skb_frag_dma_map(dev, frag, 0, *len, DMA_TO_DEVICE);
+	return dma_mapping_error(dev, *addr) ? -ENOMEM : 0;
+}
+
+void rust_helper_net_ext_skb_unmap(struct device *dev, dma_addr_t addr, u32 len, bool page)
+{
+	if (page)
+		dma_unmap_page(dev, addr, len, DMA_TO_DEVICE);
+	else
+		dma_unmap_single(dev, addr, len, DMA_TO_DEVICE);
 }

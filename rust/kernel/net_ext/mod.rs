@@ -5,6 +5,10 @@
 //! This module is joined to the kernel crate by `patches/0002` and lives in
 //! the devmem-rs tree under `rust/kernel/net_ext/`.
 
+pub mod bh;
 pub mod devmem_uapi;
+pub mod emu_nic;
+pub mod emu_packet;
 pub mod genl;
+pub mod napi;
 pub mod netdev;

@@ -10,7 +10,7 @@
 //! both when dropped. Callbacks get a [`Device`], through which they reach
 //! the data and the device's state.
 
-use crate::alloc::KBox;
+use crate::alloc::{flags::GFP_ATOMIC, KBox, KVec};
 use crate::bindings;
 use crate::error::{code::*, from_result, to_result, Result};
 use crate::prelude::*;
@@ -189,6 +189,87 @@ impl SkBuff {
     pub fn queue_mapping(&self) -> u16 {
         // SAFETY: By the type invariants the skb is valid.
         unsafe { (*self.0).queue_mapping }
+    }
+
+    /// Length of the linear part.
+    pub fn headlen(&self) -> u32 {
+        // SAFETY: By the type invariants the skb is valid.
+        unsafe { bindings::net_ext_skb_headlen(self.0) }
+    }
+
+    /// The linear part's bytes.
+    pub fn linear(&self) -> &[u8] {
+        // SAFETY: By the type invariants the skb is valid; its linear part
+        // is `headlen` readable bytes at `data`, unchanged while we own it
+        // and borrow `self`.
+        unsafe { core::slice::from_raw_parts((*self.0).data, self.headlen() as usize) }
+    }
+
+    /// Number of paged frags.
+    pub fn nr_frags(&self) -> usize {
+        // SAFETY: By the type invariants the skb is valid.
+        unsafe { bindings::net_ext_skb_nr_frags(self.0) as usize }
+    }
+
+    /// Frag `i` as (page, offset, length), for DMA-mapping by a driver.
+    ///
+    /// Returns `None` for `i >= nr_frags()` or an unreadable (net_iov) frag.
+    pub fn frag_page(&self, i: usize) -> Option<(*mut bindings::page, u32, u32)> {
+        if i >= self.nr_frags() {
+            return None;
+        }
+        let (mut off, mut len) = (0u32, 0u32);
+        // SAFETY: By the type invariants the skb is valid and `i` is below
+        // the frag count.
+        let page = unsafe { bindings::net_ext_skb_frag_page(self.0, i as u32, &mut off, &mut len) };
+        (!page.is_null()).then_some((page, off, len))
+    }
+
+    /// Copies `data` to the end of the linear part.
+    ///
+    /// Fails with `ENOSPC` if it does not fit the tailroom.
+    pub fn put_data(&mut self, data: &[u8]) -> Result {
+        // SAFETY: By the type invariants the skb is valid and ours.
+        let room = unsafe { bindings::net_ext_skb_tailroom(self.0) };
+        if data.len() > room as usize {
+            return Err(ENOSPC);
+        }
+        // SAFETY: There is room for `data.len()` bytes, checked above.
+        unsafe { bindings::net_ext_skb_put_data(self.0, data.as_ptr().cast(), data.len() as u32) };
+        Ok(())
+    }
+
+    /// Appends a page-pool netmem (page or net_iov) as frag `i`.
+    ///
+    /// The skb takes over the caller's reference on `netmem`; it is marked
+    /// for page-pool recycling and, for a net_iov, unreadable.
+    ///
+    /// # Safety
+    ///
+    /// `netmem` must be a reference to a page-pool netmem the caller owns
+    /// and gives up; `i` must be the current frag count (below
+    /// `MAX_SKB_FRAGS`) and `off + size` within the netmem.
+    pub unsafe fn add_rx_frag_netmem(
+        &mut self,
+        netmem: bindings::netmem_ref,
+        off: u32,
+        size: u32,
+        truesize: u32,
+    ) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { bindings::net_ext_skb_add_rx_frag_netmem(self.0, netmem, off, size, truesize) };
+    }
+
+    /// Marks the L4 checksum as verified by the device.
+    pub fn set_csum_unnecessary(&mut self) {
+        // SAFETY: By the type invariants the skb is valid and ours.
+        unsafe { bindings::net_ext_skb_csum_unnecessary(self.0) };
+    }
+
+    /// Records the rx queue and the device's flow hash.
+    pub fn set_rx_queue_and_hash(&mut self, queue: u16, hash: u32, l4: bool) {
+        // SAFETY: By the type invariants the skb is valid and ours.
+        unsafe { bindings::net_ext_skb_set_rx_meta(self.0, queue, hash, l4) };
     }
 
     /// Frees the skb as successfully consumed (no drop is recorded).
@@ -452,3 +533,124 @@ impl<T: Driver> Adapter<T> {
         T::get_stats64(dev, stats);
     }
 }
+
+/// A packet to transmit with its linear part and frags DMA-mapped for a
+/// device to read; unmapped, then freed as consumed, when dropped.
+///
+/// # Invariants
+///
+/// Each entry of `segs` is a live streaming mapping (`DMA_TO_DEVICE`) on
+/// `dev` of a part of `skb`'s data: the linear part (`page == false`) or a
+/// frag (`page == true`); `dev` holds a reference on the device.
+pub struct MappedSkb {
+    skb: Option<SkBuff>,
+    dev: crate::types::ARef<crate::device::Device>,
+    segs: KVec<Seg>,
+}
+
+#[derive(Clone, Copy)]
+struct Seg {
+    addr: u64,
+    len: u32,
+    page: bool,
+}
+
+impl MappedSkb {
+    /// Maps every byte of `skb` for `dev` to read. On failure the skb is
+    /// dropped (freed as dropped) and nothing stays mapped.
+    pub fn map(skb: SkBuff, dev: &crate::device::Device) -> Result<Self> {
+        let n = skb.nr_frags();
+        let mut this = Self {
+            segs: KVec::with_capacity(n + 1, GFP_ATOMIC)?,
+            skb: Some(skb),
+            // SAFETY: `dev` is a valid device; we take a reference.
+            dev: unsafe { crate::device::Device::get_device(dev.as_raw()) },
+        };
+        let skb = this
+            .skb
+            .as_ref()
+            .map(|s| s.0)
+            .unwrap_or(core::ptr::null_mut());
+        if this.skb.as_ref().is_some_and(|s| s.headlen() > 0) {
+            let mut addr = 0u64;
+            // SAFETY: `skb` is valid and owned by `this`; the mapping is
+            // recorded in `segs` at once and undone on drop.
+            to_result(unsafe {
+                bindings::net_ext_skb_map_linear(this.dev.as_raw(), skb, &mut addr)
+            })?;
+            // SAFETY: As above.
+            let len = unsafe { bindings::net_ext_skb_headlen(skb) };
+            // INVARIANT: a live mapping of the linear part.
+            this.segs.push(
+                Seg {
+                    addr,
+                    len,
+                    page: false,
+                },
+                GFP_ATOMIC,
+            )?;
+        }
+        for i in 0..n {
+            let (mut addr, mut len) = (0u64, 0u32);
+            // SAFETY: `skb` is valid; `i` is below its frag count; the
+            // helper refuses unreadable frags.
+            to_result(unsafe {
+                bindings::net_ext_skb_map_frag(
+                    this.dev.as_raw(),
+                    skb,
+                    i as u32,
+                    &mut addr,
+                    &mut len,
+                )
+            })?;
+            // INVARIANT: a live mapping of frag `i`.
+            this.segs.push(
+                Seg {
+                    addr,
+                    len,
+                    page: true,
+                },
+                GFP_ATOMIC,
+            )?;
+        }
+        Ok(this)
+    }
+
+    /// The mapped segments as (DMA address, length), in packet order.
+    pub fn segments(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.segs.iter().map(|s| (s.addr, s.len))
+    }
+
+    /// Number of mapped segments.
+    pub fn nr_segments(&self) -> usize {
+        self.segs.len()
+    }
+
+    /// Packet length.
+    pub fn len(&self) -> u32 {
+        self.skb.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Whether the packet is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for MappedSkb {
+    fn drop(&mut self) {
+        for s in self.segs.iter() {
+            // SAFETY: By the type invariants each segment is a live mapping
+            // on `dev`, unmapped once here.
+            unsafe { bindings::net_ext_skb_unmap(self.dev.as_raw(), s.addr, s.len, s.page) };
+        }
+        if let Some(skb) = self.skb.take() {
+            skb.consume();
+        }
+    }
+}
+
+// SAFETY: The skb and the mappings may be released from any context.
+unsafe impl Send for MappedSkb {}
+// SAFETY: `&MappedSkb` only reads addresses and lengths.
+unsafe impl Sync for MappedSkb {}

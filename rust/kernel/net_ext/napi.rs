@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NAPI: interrupt-mitigated polling of device queues.
+//!
+//! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
+//!
+//! A [`Napi<P>`] embeds a `struct napi_struct` and the poller `P`; the stack
+//! calls [`Poll::poll`] in softirq context after [`Napi::schedule`]. The
+//! object is pinned (the stack keeps a pointer to it) and is added to its
+//! device when created and removed when dropped, so it must be dropped
+//! before the device is freed: keep it in state that the driver tears down
+//! in `stop` or before its netdev `Registration` goes.
+
+use crate::bindings;
+use crate::net_ext::netdev::{self, Device, SkBuff};
+use crate::prelude::*;
+use crate::types::Opaque;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// A NAPI poller.
+pub trait Poll: Send + Sync + 'static {
+    /// Processes up to `budget` packets; returns how many it processed.
+    ///
+    /// When it processed fewer than `budget`, the poller must call
+    /// [`NapiRef::complete_done`] (and re-arm its interrupt if that returns
+    /// true).
+    fn poll(&self, napi: &NapiRef<'_>, budget: i32) -> i32;
+}
+
+/// A NAPI context with poller `P`.
+///
+/// # Invariants
+///
+/// `raw` was added to a registered net_device with `netif_napi_add` and
+/// stays added until `drop`; `enabled` tells whether it is enabled.
+#[pin_data(PinnedDrop)]
+pub struct Napi<P: Poll> {
+    #[pin]
+    raw: Opaque<bindings::napi_struct>,
+    enabled: AtomicBool,
+    data: P,
+}
+
+// SAFETY: The NAPI core serialises poll; the other methods are safe to call
+// from any thread, and `P` is `Send + Sync`.
+unsafe impl<P: Poll> Send for Napi<P> {}
+// SAFETY: As above.
+unsafe impl<P: Poll> Sync for Napi<P> {}
+
+impl<P: Poll> Napi<P> {
+    /// Creates a NAPI context for `dev` polling with `data`.
+    ///
+    /// It starts disabled; the returned object must not outlive `dev`'s
+    /// registration (see the module documentation).
+    pub fn new<T: netdev::Driver>(dev: &Device<T>, data: P) -> impl PinInit<Self> + '_ {
+        pin_init!(Self {
+            data,
+            enabled: AtomicBool::new(false),
+            // SAFETY: `slot` is the pinned, uninitialised `napi_struct`;
+            // `netif_napi_add` initialises it and links it to the device,
+            // which is registered. `poll_callback::<P>` only runs after
+            // `enable`, when `data` is initialised.
+            raw <- unsafe {
+                Opaque::ffi_init(move |slot: *mut bindings::napi_struct| {
+                    bindings::net_ext_netif_napi_add(
+                        dev.as_ptr(),
+                        slot,
+                        Some(Self::poll_callback),
+                    )
+                })
+            },
+        })
+    }
+
+    /// The poller.
+    pub fn data(&self) -> &P {
+        &self.data
+    }
+
+    /// Enables polling (process context).
+    pub fn enable(&self) {
+        if !self.enabled.swap(true, Ordering::AcqRel) {
+            // SAFETY: By the type invariants `raw` is added and disabled.
+            unsafe { bindings::napi_enable(self.raw.get()) };
+        }
+    }
+
+    /// Disables polling and waits for a running poll to end (process
+    /// context, may sleep).
+    pub fn disable(&self) {
+        if self.enabled.swap(false, Ordering::AcqRel) {
+            // SAFETY: By the type invariants `raw` is added and enabled.
+            unsafe { bindings::napi_disable(self.raw.get()) };
+        }
+    }
+
+    /// Schedules a poll (from an interrupt handler or any context).
+    pub fn schedule(&self) {
+        // SAFETY: By the type invariants `raw` is added; scheduling a
+        // disabled NAPI is a no-op.
+        unsafe { bindings::net_ext_napi_schedule(self.raw.get()) };
+    }
+
+    /// # Safety
+    ///
+    /// `napi` must be the `raw` field of a live `Napi<P>`.
+    unsafe extern "C" fn poll_callback(
+        napi: *mut bindings::napi_struct,
+        budget: core::ffi::c_int,
+    ) -> core::ffi::c_int {
+        // SAFETY: guaranteed by the caller: `napi` is inside a `Napi<P>`.
+        let this = unsafe {
+            &*crate::container_of!(napi.cast::<Opaque<bindings::napi_struct>>(), Self, raw)
+        };
+        // INVARIANT: `napi` is being polled by the NAPI core.
+        let r = NapiRef {
+            raw: napi,
+            _p: core::marker::PhantomData,
+        };
+        this.data.poll(&r, budget)
+    }
+}
+
+#[pinned_drop]
+impl<P: Poll> PinnedDrop for Napi<P> {
+    fn drop(self: Pin<&mut Self>) {
+        self.disable();
+        // SAFETY: By the type invariants `raw` is added; it is disabled, so
+        // no poll runs; `netif_napi_del` waits for readers to go.
+        unsafe { bindings::net_ext_netif_napi_del(self.raw.get()) };
+    }
+}
+
+/// A NAPI context being polled, handed to [`Poll::poll`].
+///
+/// # Invariants
+///
+/// `raw` is a NAPI context whose poll is running in this context.
+pub struct NapiRef<'a> {
+    raw: *mut bindings::napi_struct,
+    _p: core::marker::PhantomData<&'a ()>,
+}
+
+impl NapiRef<'_> {
+    /// Ends the poll after `work_done` packets; returns whether the driver
+    /// should re-arm its interrupt.
+    pub fn complete_done(&self, work_done: i32) -> bool {
+        // SAFETY: By the type invariants the poll is running.
+        unsafe { bindings::napi_complete_done(self.raw, work_done) }
+    }
+
+    /// Allocates an skb with `len` bytes of linear room for a received
+    /// packet.
+    pub fn alloc_skb(&self, len: u32) -> Option<SkBuff> {
+        // SAFETY: By the type invariants we are in this NAPI's poll (BH).
+        let skb = unsafe { bindings::napi_alloc_skb(self.raw, len) };
+        // SAFETY: A non-null return is a fresh skb we own.
+        (!skb.is_null()).then(|| unsafe { SkBuff::from_raw(skb) })
+    }
+
+    /// Hands a received Ethernet frame to the stack (through GRO).
+    ///
+    /// Sets the protocol from the Ethernet header with `eth_type_trans`,
+    /// which needs the header in the linear part.
+    pub fn gro_receive<T: netdev::Driver>(&self, dev: &Device<T>, skb: SkBuff) {
+        let skb = skb.into_raw();
+        // SAFETY: By the type invariants we are in this NAPI's poll; we own
+        // `skb`, whose ownership passes to the stack.
+        unsafe {
+            bindings::net_ext_skb_eth_type_trans(skb, dev.as_ptr());
+            bindings::napi_gro_receive(self.raw, skb);
+        }
+    }
+}
