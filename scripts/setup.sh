@@ -19,7 +19,7 @@ SUDO=
 PKGS="linux-source-6.12 rustc-web rust-web-src rust-web-clippy rustfmt-web
       libclang-dev build-essential flex bison bc libelf-dev libssl-dev cpio
       xz-utils kmod python3 python3-yaml python3-jsonschema libmnl-dev qemu-system-x86
-      iproute2 socat ethtool busybox-static procps"
+      iproute2 iputils-ping socat ethtool busybox-static procps"
 
 missing=
 for p in $PKGS; do

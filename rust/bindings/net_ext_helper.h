@@ -23,3 +23,17 @@
 
 /* The devmem family's uapi header, generated from its YAML spec. */
 #include "../../include/uapi/linux/devmem_rs.h"
+
+/* kernel::net_ext::dma and kernel::net_ext::page_pool. */
+#include <linux/dma-mapping.h>
+#include <net/page_pool/helpers.h>
+
+const unsigned int RUST_CONST_HELPER_PP_FLAG_DMA_MAP = PP_FLAG_DMA_MAP;
+const unsigned int RUST_CONST_HELPER_PP_FLAG_DMA_SYNC_DEV = PP_FLAG_DMA_SYNC_DEV;
+const unsigned int RUST_CONST_HELPER_PP_FLAG_ALLOW_UNREADABLE_NETMEM =
+	PP_FLAG_ALLOW_UNREADABLE_NETMEM;
+
+/* Port pairs the emulated NIC creates at boot (drivers/gve/emu). */
+#ifdef CONFIG_GVE_RS_EMU_PAIRS
+const int RUST_CONST_HELPER_GVE_RS_EMU_PAIRS = CONFIG_GVE_RS_EMU_PAIRS;
+#endif

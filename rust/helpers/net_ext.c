@@ -185,11 +185,6 @@ bool rust_helper_net_ext_napi_schedule(struct napi_struct *napi)
 }
 
 /* emu_nic: the emulated NIC's platform devices */
-int rust_helper_net_ext_emu_set_dma_mask64(struct device *dev)
-{
-	return dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
-}
-
 void rust_helper_net_ext_emu_set_drvdata(struct platform_device *pdev, void *data)
 {
 	platform_set_drvdata(pdev, data);
@@ -236,4 +231,11 @@ void rust_helper_net_ext_skb_unmap(struct device *dev, dma_addr_t addr, u32 len,
 		dma_unmap_page(dev, addr, len, DMA_TO_DEVICE);
 	else
 		dma_unmap_single(dev, addr, len, DMA_TO_DEVICE);
+}
+
+#include "net_ext_mem.c"
+
+unsigned int rust_helper_net_ext_skb_max_frags(void)
+{
+	return MAX_SKB_FRAGS;
 }

@@ -218,7 +218,7 @@ impl PortDevice {
         // it; `platform_data` is only read by our driver's probe.
         let r = unsafe {
             (*pdev).dev.platform_data = port.cast();
-            to_result(bindings::net_ext_emu_set_dma_mask64(&mut (*pdev).dev))
+            crate::net_ext::dma::set_mask_64(crate::device::Device::as_ref(&mut (*pdev).dev))
                 .and_then(|()| to_result(bindings::platform_device_add(pdev)))
         };
         if let Err(e) = r {

@@ -7,8 +7,10 @@
 
 pub mod bh;
 pub mod devmem_uapi;
+pub mod dma;
 pub mod emu_nic;
 pub mod emu_packet;
 pub mod genl;
 pub mod napi;
 pub mod netdev;
+pub mod page_pool;

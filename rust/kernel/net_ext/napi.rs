@@ -15,50 +15,59 @@ use crate::bindings;
 use crate::net_ext::netdev::{self, Device, SkBuff};
 use crate::prelude::*;
 use crate::types::Opaque;
+use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// A NAPI poller.
-pub trait Poll: Send + Sync + 'static {
-    /// Processes up to `budget` packets; returns how many it processed.
+/// A NAPI poller of a device driven by `T`.
+pub trait Poll<T: netdev::Driver>: Send + Sync + 'static {
+    /// Processes up to `budget` packets of `dev`; returns how many it
+    /// processed.
     ///
     /// When it processed fewer than `budget`, the poller must call
     /// [`NapiRef::complete_done`] (and re-arm its interrupt if that returns
     /// true).
-    fn poll(&self, napi: &NapiRef<'_>, budget: i32) -> i32;
+    fn poll(&self, dev: &Device<T>, napi: &NapiRef<'_>, budget: i32) -> i32;
 }
 
-/// A NAPI context with poller `P`.
+/// A NAPI context of a device driven by `T`, with poller `P`.
 ///
 /// # Invariants
 ///
-/// `raw` was added to a registered net_device with `netif_napi_add` and
-/// stays added until `drop`; `enabled` tells whether it is enabled.
+/// `raw` was added with `netif_napi_add` to a net_device registered by a
+/// [`netdev::Registration<T>`] and stays added until `drop`; `enabled`
+/// tells whether it is enabled.
 #[pin_data(PinnedDrop)]
-pub struct Napi<P: Poll> {
+pub struct Napi<T: netdev::Driver, P: Poll<T>> {
     #[pin]
     raw: Opaque<bindings::napi_struct>,
     enabled: AtomicBool,
+    #[pin]
     data: P,
+    _t: PhantomData<T>,
 }
 
 // SAFETY: The NAPI core serialises poll; the other methods are safe to call
 // from any thread, and `P` is `Send + Sync`.
-unsafe impl<P: Poll> Send for Napi<P> {}
+unsafe impl<T: netdev::Driver, P: Poll<T>> Send for Napi<T, P> {}
 // SAFETY: As above.
-unsafe impl<P: Poll> Sync for Napi<P> {}
+unsafe impl<T: netdev::Driver, P: Poll<T>> Sync for Napi<T, P> {}
 
-impl<P: Poll> Napi<P> {
+impl<T: netdev::Driver, P: Poll<T>> Napi<T, P> {
     /// Creates a NAPI context for `dev` polling with `data`.
     ///
     /// It starts disabled; the returned object must not outlive `dev`'s
     /// registration (see the module documentation).
-    pub fn new<T: netdev::Driver>(dev: &Device<T>, data: P) -> impl PinInit<Self> + '_ {
-        pin_init!(Self {
-            data,
+    pub fn new<'a>(
+        dev: &'a Device<T>,
+        data: impl PinInit<P, Error> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a {
+        try_pin_init!(Self {
+            data <- data,
             enabled: AtomicBool::new(false),
+            _t: PhantomData,
             // SAFETY: `slot` is the pinned, uninitialised `napi_struct`;
             // `netif_napi_add` initialises it and links it to the device,
-            // which is registered. `poll_callback::<P>` only runs after
+            // which is registered. `poll_callback` only runs after
             // `enable`, when `data` is initialised.
             raw <- unsafe {
                 Opaque::ffi_init(move |slot: *mut bindings::napi_struct| {
@@ -69,7 +78,7 @@ impl<P: Poll> Napi<P> {
                     )
                 })
             },
-        })
+        }? Error)
     }
 
     /// The poller.
@@ -115,14 +124,17 @@ impl<P: Poll> Napi<P> {
         // INVARIANT: `napi` is being polled by the NAPI core.
         let r = NapiRef {
             raw: napi,
-            _p: core::marker::PhantomData,
+            _p: PhantomData,
         };
-        this.data.poll(&r, budget)
+        // SAFETY: By the type invariants `napi->dev` is a device registered
+        // by a `Registration<T>`, which outlives its NAPI contexts.
+        let dev = unsafe { Device::<T>::from_raw((*napi).dev) };
+        this.data.poll(dev, &r, budget)
     }
 }
 
 #[pinned_drop]
-impl<P: Poll> PinnedDrop for Napi<P> {
+impl<T: netdev::Driver, P: Poll<T>> PinnedDrop for Napi<T, P> {
     fn drop(self: Pin<&mut Self>) {
         self.disable();
         // SAFETY: By the type invariants `raw` is added; it is disabled, so
@@ -138,7 +150,7 @@ impl<P: Poll> PinnedDrop for Napi<P> {
 /// `raw` is a NAPI context whose poll is running in this context.
 pub struct NapiRef<'a> {
     raw: *mut bindings::napi_struct,
-    _p: core::marker::PhantomData<&'a ()>,
+    _p: PhantomData<&'a ()>,
 }
 
 impl NapiRef<'_> {

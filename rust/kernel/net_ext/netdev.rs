@@ -65,7 +65,7 @@ impl<T: Driver> Device<T> {
     ///
     /// `ptr` must point to a `net_device` registered by a
     /// [`Registration<T>`] that outlives `'a`.
-    unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `Self` is `repr(transparent)` over the `net_device`.
         // SAFETY: guaranteed by the caller.
         unsafe { &*ptr.cast() }
@@ -260,6 +260,34 @@ impl SkBuff {
         unsafe { bindings::net_ext_skb_add_rx_frag_netmem(self.0, netmem, off, size, truesize) };
     }
 
+    /// Appends page-pool buffer `nm` as the next frag: `size` bytes at
+    /// `off` (the skb owns the buffer from here, and gives it back to its
+    /// pool when freed).
+    ///
+    /// Fails with `EINVAL`, returning the buffer to its pool, if the range
+    /// leaves the page or the skb has no frag slot left.
+    pub fn add_rx_frag(
+        &mut self,
+        nm: crate::net_ext::page_pool::Netmem,
+        off: u32,
+        size: u32,
+        truesize: u32,
+    ) -> Result {
+        let in_page = off
+            .checked_add(size)
+            .is_some_and(|end| end as usize <= crate::page::PAGE_SIZE);
+        // SAFETY: By the type invariants the skb is valid.
+        let max = unsafe { bindings::net_ext_skb_max_frags() } as usize;
+        if !in_page || self.nr_frags() >= max {
+            return Err(EINVAL);
+        }
+        // SAFETY: `nm` is a page-pool buffer whose reference we give up;
+        // the frag index is the current count, below the maximum; the
+        // range is within the (order-0) buffer.
+        unsafe { self.add_rx_frag_netmem(nm.into_raw(), off, size, truesize) };
+        Ok(())
+    }
+
     /// Marks the L4 checksum as verified by the device.
     pub fn set_csum_unnecessary(&mut self) {
         // SAFETY: By the type invariants the skb is valid and ours.
@@ -325,6 +353,8 @@ pub struct Params<'a> {
     pub parent: Option<&'a crate::device::Device>,
     /// MTU range (`max_mtu`); 0 keeps Ethernet's 1500.
     pub max_mtu: u32,
+    /// Queues in use at first (at most `txqs`/`rxqs`); 0 means all.
+    pub real_queues: u32,
 }
 
 /// A registered Ethernet device with driver `T`; unregistered and freed
@@ -363,8 +393,9 @@ pub struct Params<'a> {
 ///     mac: [0x02, 0, 0, 0, 0, 1],
 ///     parent: None,
 ///     max_mtu: 9000,
+///     real_queues: 0,
 /// };
-/// let reg = Registration::<Sink>::new(&params, KBox::new(AtomicU64::new(0), GFP_KERNEL)?)?;
+/// let reg = Registration::<Sink>::new(&params, KBox::pin(AtomicU64::new(0), GFP_KERNEL)?)?;
 /// assert!(reg.device().ifindex() > 0);
 /// assert!(!reg.device().is_running());
 /// assert_eq!(reg.device().real_num_tx_queues(), 2);
@@ -383,7 +414,7 @@ unsafe impl<T: Driver> Sync for Registration<T> {}
 
 impl<T: Driver> Registration<T> {
     /// Allocates and registers an Ethernet device driven by `T`.
-    pub fn new(params: &Params<'_>, data: KBox<T::Data>) -> Result<Self> {
+    pub fn new(params: &Params<'_>, data: Pin<KBox<T::Data>>) -> Result<Self> {
         if params.txqs == 0 || params.rxqs == 0 {
             return Err(EINVAL);
         }
@@ -398,7 +429,9 @@ impl<T: Driver> Registration<T> {
         if dev.is_null() {
             return Err(ENOMEM);
         }
-        let data = KBox::into_raw(data);
+        // SAFETY: The data is never moved: it is dropped in place (as a
+        // `KBox`) by `drop` or on the error paths below.
+        let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
         // SAFETY: `dev` is a fresh, unregistered device that we own; its
         // private area has room for the pointer.
         unsafe {
@@ -411,6 +444,30 @@ impl<T: Driver> Registration<T> {
                 (*dev).dev.parent = parent.as_raw();
             }
             bindings::net_ext_eth_hw_addr_set(dev, params.mac.as_ptr());
+        }
+        if params.real_queues != 0 {
+            // SAFETY: `dev` is not registered yet, so no lock is needed;
+            // counts above the allocated queues are refused by the callee.
+            let r = unsafe {
+                to_result(bindings::netif_set_real_num_tx_queues(
+                    dev,
+                    params.real_queues,
+                ))
+                .and_then(|()| {
+                    to_result(bindings::netif_set_real_num_rx_queues(
+                        dev,
+                        params.real_queues,
+                    ))
+                })
+            };
+            if let Err(e) = r {
+                // SAFETY: We own `dev` and `data`; nothing else has seen them.
+                unsafe {
+                    bindings::free_netdev(dev);
+                    drop(KBox::from_raw(data));
+                }
+                return Err(e);
+            }
         }
         let name = params.name.as_bytes_with_nul();
         // SAFETY: `dev` is valid and unregistered.

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One emulated port, and pairs of ports joined by a wire.
+//!
+//! The port keeps its queues in device memory (rings of posted buffers and
+//! of completions). Transmit is synchronous with the tx doorbell: the
+//! device gathers the frame from the posted segments' DMA addresses,
+//! completes it, and hands it to the peer, which classifies it (flow rules,
+//! then RSS), splits headers from payload, writes both through the posted
+//! rx buffers' DMA addresses and raises the rx queue's interrupt. Locks are
+//! taken with BH disabled (the doorbells are rung from softirq and from
+//! process context); no port lock is held while calling the peer or an
+//! interrupt handler.
+
+use crate::ring::Ring;
+use kernel::net_ext::bh::BhDisabled;
+use kernel::net_ext::dma::DeviceDma;
+use kernel::net_ext::emu_nic::*;
+use kernel::net_ext::emu_packet::{self as packet, Flow};
+use kernel::prelude::*;
+use kernel::sync::{Arc, SpinLock};
+use kernel::{c_str, new_spinlock};
+
+/// Slots of each ring.
+const RING_SIZE: usize = 1024;
+/// Most flow steering rules.
+pub(crate) const MAX_RULES: usize = 64;
+
+struct RxQueue {
+    bufs: Ring<RxBuf>,
+    compl: Ring<RxCompl>,
+    running: bool,
+}
+
+struct TxQueue {
+    segs: Ring<TxSeg>,
+    compl: Ring<TxCompl>,
+}
+
+struct State {
+    nq: u16,
+    hsplit: bool,
+    mtu: u32,
+    key: [u8; RSS_KEY_LEN],
+    indir: [u16; RSS_INDIR_LEN],
+    /// Flow rules by location; lower locations match first.
+    rules: [Option<(FlowMatch, u16)>; MAX_RULES],
+    rx: KVec<RxQueue>,
+    tx: KVec<TxQueue>,
+    irq: Option<Arc<dyn IrqHandler>>,
+    peer: Option<Arc<EmuPort>>,
+    dma: Option<DeviceDma>,
+    stats: PortStats,
+}
+
+/// One emulated port.
+#[pin_data]
+pub(crate) struct EmuPort {
+    mac: [u8; 6],
+    #[pin]
+    state: SpinLock<State>,
+}
+
+fn default_key() -> [u8; RSS_KEY_LEN] {
+    // The key of the Microsoft RSS verification suite.
+    [
+        0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f,
+        0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+        0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+    ]
+}
+
+fn flow_matches(m: &FlowMatch, f: &Flow) -> bool {
+    let masked_eq = |a: &[u8; 16], b: &[u8; 16], mask: &[u8; 16]| {
+        a.iter().zip(b).zip(mask).all(|((a, b), m)| a & m == b & m)
+    };
+    m.proto == f.proto
+        && m.ipv6 == f.ipv6
+        && masked_eq(&m.src, &f.src, &m.src_mask)
+        && masked_eq(&m.dst, &f.dst, &m.dst_mask)
+        && m.sport & m.sport_mask == f.sport & m.sport_mask
+        && m.dport & m.dport_mask == f.dport & m.dport_mask
+}
+
+impl State {
+    /// The rx queue a frame goes to: flow rules first, then RSS.
+    fn classify(&self, flow: Option<&Flow>) -> (u16, u32, bool) {
+        let Some(f) = flow else {
+            return (0, 0, false);
+        };
+        let hash = packet::rss_hash(&self.key, f);
+        let rule = self
+            .rules
+            .iter()
+            .flatten()
+            .find(|(m, _)| flow_matches(m, f));
+        if let Some((_, q)) = rule {
+            return (*q, hash, true);
+        }
+        let q = self.indir[hash as usize % RSS_INDIR_LEN];
+        (q, hash, true)
+    }
+}
+
+impl EmuPort {
+    fn new(mac: [u8; 6]) -> Result<Arc<Self>> {
+        let mut indir = [0u16; RSS_INDIR_LEN];
+        for (i, e) in indir.iter_mut().enumerate() {
+            *e = (i % MAX_QUEUES) as u16;
+        }
+        Arc::pin_init(
+            pin_init!(Self {
+                mac,
+                state <- new_spinlock!(State {
+                    nq: 0,
+                    hsplit: false,
+                    mtu: 1500,
+                    key: default_key(),
+                    indir,
+                    rules: [None; MAX_RULES],
+                    rx: KVec::new(),
+                    tx: KVec::new(),
+                    irq: None,
+                    peer: None,
+                    dma: None,
+                    stats: PortStats::default(),
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn raise(irq: Option<Arc<dyn IrqHandler>>, v: Vector) {
+        if let Some(h) = irq {
+            h.irq(v);
+        }
+    }
+
+    /// Receives a frame from the wire (called by the peer, in BH context).
+    fn receive(&self, frame: &[u8]) {
+        let flow = packet::parse(frame);
+        let irq;
+        let q;
+        {
+            let _bh = BhDisabled::new();
+            let mut st = self.state.lock();
+            let st = &mut *st;
+            if st.nq == 0 || frame.len() > st.mtu as usize + 14 {
+                return;
+            }
+            let (cq, hash, l4) = st.classify(flow.as_ref());
+            // A rule may point past the queues in use: that queue is off.
+            if cq >= st.nq || !st.rx[cq as usize].running {
+                st.stats.rx_no_buffer += 1;
+                return;
+            }
+            q = cq;
+            let Some(dma) = st.dma.as_ref() else {
+                return;
+            };
+            let csum_ok = flow.as_ref().is_some_and(|f| packet::l4_csum_ok(frame, f));
+            let rxq = &mut st.rx[q as usize];
+
+            // Header split: headers into the first buffer's header buffer,
+            // the rest into payload buffers, one completion per buffer.
+            let split_at = match (&flow, st.hsplit) {
+                (Some(f), true)
+                    if rxq
+                        .bufs
+                        .peek(0)
+                        .is_some_and(|b| f.hdr_end as u32 <= b.hdr_len) =>
+                {
+                    f.hdr_end
+                }
+                _ => 0,
+            };
+            let payload = &frame[split_at..];
+            // Enough posted buffers for the whole frame? Else drop it whole.
+            let mut need = 0usize;
+            let mut left = payload.len();
+            loop {
+                let Some(b) = rxq.bufs.peek(need) else {
+                    st.stats.rx_no_buffer += 1;
+                    return;
+                };
+                need += 1;
+                if b.data_len == 0 {
+                    continue;
+                }
+                left = left.saturating_sub(b.data_len as usize);
+                if left == 0 {
+                    break;
+                }
+            }
+            let mut off = 0usize;
+            for i in 0..need {
+                let Some(b) = rxq.bufs.pop() else { break };
+                let mut c = RxCompl {
+                    id: b.id,
+                    sop: i == 0,
+                    eop: i == need - 1,
+                    rss_hash: hash,
+                    hash_l4: l4,
+                    l4_csum_ok: csum_ok,
+                    ..Default::default()
+                };
+                if i == 0 && split_at > 0 {
+                    if dma.write(b.hdr_addr, &frame[..split_at]).is_err() {
+                        st.stats.dma_errors += 1;
+                        rxq.bufs.clear();
+                        return;
+                    }
+                    c.hdr_len = split_at as u32;
+                    c.split = true;
+                }
+                let n = core::cmp::min(b.data_len as usize, payload.len() - off);
+                if n > 0 && dma.write(b.data_addr, &payload[off..off + n]).is_err() {
+                    st.stats.dma_errors += 1;
+                    return;
+                }
+                c.data_len = n as u32;
+                off += n;
+                // Completion ring has room: it is as large as the buffer ring.
+                let _ = rxq.compl.push(c);
+            }
+            irq = st.irq.clone();
+        }
+        Self::raise(irq, Vector::Rx(q));
+    }
+}
+
+impl Port for EmuPort {
+    fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    fn max_queues(&self) -> u16 {
+        MAX_QUEUES as u16
+    }
+
+    fn set_irq_handler(&self, handler: Option<Arc<dyn IrqHandler>>) {
+        let _bh = BhDisabled::new();
+        self.state.lock().irq = handler;
+    }
+
+    fn enable(&self, nq: u16) -> Result {
+        if usize::from(nq) > MAX_QUEUES {
+            return Err(EINVAL);
+        }
+        // Allocate outside the lock.
+        let mut rx = KVec::with_capacity(nq.into(), GFP_KERNEL)?;
+        let mut tx = KVec::with_capacity(nq.into(), GFP_KERNEL)?;
+        for _ in 0..nq {
+            rx.push(
+                RxQueue {
+                    bufs: Ring::new(RING_SIZE, GFP_KERNEL)?,
+                    compl: Ring::new(RING_SIZE, GFP_KERNEL)?,
+                    running: true,
+                },
+                GFP_KERNEL,
+            )?;
+            tx.push(
+                TxQueue {
+                    segs: Ring::new(MAX_SEGS, GFP_KERNEL)?,
+                    compl: Ring::new(RING_SIZE, GFP_KERNEL)?,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let (old_rx, old_tx, peer, irq);
+        {
+            let _bh = BhDisabled::new();
+            let mut st = self.state.lock();
+            st.nq = nq;
+            // Hardware default: spread RSS over the enabled queues.
+            for (i, e) in st.indir.iter_mut().enumerate() {
+                *e = if nq > 0 {
+                    (i % usize::from(nq)) as u16
+                } else {
+                    0
+                };
+            }
+            old_rx = core::mem::replace(&mut st.rx, rx);
+            old_tx = core::mem::replace(&mut st.tx, tx);
+            peer = st.peer.clone();
+            irq = st.irq.clone();
+        }
+        drop((old_rx, old_tx));
+        // Link state changes on both ends.
+        Self::raise(irq, Vector::Link);
+        if let Some(p) = peer {
+            let pirq = {
+                let _bh = BhDisabled::new();
+                let irq = p.state.lock().irq.clone();
+                irq
+            };
+            Self::raise(pirq, Vector::Link);
+        }
+        Ok(())
+    }
+
+    fn set_header_split(&self, on: bool) {
+        let _bh = BhDisabled::new();
+        self.state.lock().hsplit = on;
+    }
+
+    fn set_mtu(&self, mtu: u32) -> Result {
+        if !(68..=MAX_MTU).contains(&mtu) {
+            return Err(EINVAL);
+        }
+        let _bh = BhDisabled::new();
+        self.state.lock().mtu = mtu;
+        Ok(())
+    }
+
+    fn set_rss(&self, key: &[u8; RSS_KEY_LEN], indir: &[u16; RSS_INDIR_LEN]) -> Result {
+        if indir.iter().any(|&q| usize::from(q) >= MAX_QUEUES) {
+            return Err(EINVAL);
+        }
+        let _bh = BhDisabled::new();
+        let mut st = self.state.lock();
+        st.key = *key;
+        st.indir = *indir;
+        Ok(())
+    }
+
+    fn set_flow_rule(&self, loc: u32, m: &FlowMatch, queue: u16) -> Result {
+        if usize::from(queue) >= MAX_QUEUES || loc as usize >= MAX_RULES {
+            return Err(EINVAL);
+        }
+        let _bh = BhDisabled::new();
+        self.state.lock().rules[loc as usize] = Some((*m, queue));
+        Ok(())
+    }
+
+    fn del_flow_rule(&self, loc: u32) -> Result {
+        let _bh = BhDisabled::new();
+        let mut st = self.state.lock();
+        let rule = st.rules.get_mut(loc as usize).ok_or(EINVAL)?;
+        rule.take().map(|_| ()).ok_or(ENOENT)
+    }
+
+    fn rx_queue_stop(&self, q: u16) -> Result {
+        let _bh = BhDisabled::new();
+        let mut st = self.state.lock();
+        let rxq = st.rx.get_mut(usize::from(q)).ok_or(EINVAL)?;
+        rxq.running = false;
+        rxq.bufs.clear();
+        rxq.compl.clear();
+        Ok(())
+    }
+
+    fn rx_queue_start(&self, q: u16) -> Result {
+        let _bh = BhDisabled::new();
+        let mut st = self.state.lock();
+        let rxq = st.rx.get_mut(usize::from(q)).ok_or(EINVAL)?;
+        rxq.running = true;
+        Ok(())
+    }
+
+    fn post_rx(&self, q: u16, buf: RxBuf) -> Result {
+        let _bh = BhDisabled::new();
+        let mut st = self.state.lock();
+        let rxq = st.rx.get_mut(usize::from(q)).ok_or(EINVAL)?;
+        if !rxq.running {
+            return Err(EINVAL);
+        }
+        // A buffer and its completion must both fit.
+        if rxq.bufs.len() + rxq.compl.len() >= RING_SIZE {
+            return Err(EBUSY);
+        }
+        rxq.bufs.push(buf)
+    }
+
+    fn poll_rx(&self, q: u16) -> Option<RxCompl> {
+        let _bh = BhDisabled::new();
+        let c = self.state.lock().rx.get_mut(usize::from(q))?.compl.pop();
+        c
+    }
+
+    fn post_tx(&self, q: u16, seg: TxSeg) -> Result {
+        let (frame, peer, irq) = {
+            let _bh = BhDisabled::new();
+            let mut st = self.state.lock();
+            let st = &mut *st;
+            let dma = st.dma.as_ref().ok_or(EIO)?;
+            let txq = st.tx.get_mut(usize::from(q)).ok_or(EINVAL)?;
+            if txq.segs.len() >= MAX_SEGS || txq.compl.len() >= RING_SIZE {
+                return Err(EBUSY);
+            }
+            txq.segs.push(seg)?;
+            if !seg.eop {
+                return Ok(());
+            }
+            // Gather the frame through the segments' DMA addresses.
+            let segs = || (0..txq.segs.len()).filter_map(|i| txq.segs.peek(i));
+            let total: usize = segs().map(|s| s.len as usize).sum();
+            let mut frame = KVec::from_elem(0u8, total, GFP_ATOMIC);
+            let mut ok = frame.is_ok();
+            if let Ok(frame) = frame.as_mut() {
+                let mut off = 0;
+                for s in segs() {
+                    ok &= dma
+                        .read(s.addr, &mut frame[off..off + s.len as usize])
+                        .is_ok();
+                    off += s.len as usize;
+                }
+            }
+            txq.segs.clear();
+            let _ = txq.compl.push(TxCompl { tag: seg.tag });
+            if !ok {
+                st.stats.dma_errors += 1;
+            }
+            let peer = if ok { st.peer.clone() } else { None };
+            (frame.unwrap_or_default(), peer, st.irq.clone())
+        };
+        Self::raise(irq, Vector::Tx(q));
+        if let Some(p) = peer {
+            p.receive(&frame);
+        }
+        Ok(())
+    }
+
+    fn poll_tx(&self, q: u16) -> Option<TxCompl> {
+        let _bh = BhDisabled::new();
+        let c = self.state.lock().tx.get_mut(usize::from(q))?.compl.pop();
+        c
+    }
+
+    fn link_up(&self) -> bool {
+        let peer = {
+            let _bh = BhDisabled::new();
+            let st = self.state.lock();
+            if st.nq == 0 {
+                return false;
+            }
+            st.peer.clone()
+        };
+        peer.is_some_and(|p| {
+            let _bh = BhDisabled::new();
+            let up = p.state.lock().nq > 0;
+            up
+        })
+    }
+
+    fn stats(&self) -> PortStats {
+        let _bh = BhDisabled::new();
+        let stats = self.state.lock().stats;
+        stats
+    }
+}
+
+/// Most segments of one frame.
+const MAX_SEGS: usize = 32;
+
+/// Two ports joined by a wire, registered as platform devices
+/// `gve-rs-emu.<2n>` and `gve-rs-emu.<2n+1>`.
+pub(crate) struct Pair {
+    ports: [Arc<EmuPort>; 2],
+    devs: KVec<PortDevice>,
+}
+
+impl Pair {
+    pub(crate) fn new(n: u32) -> Result<Self> {
+        let mac = |i: u32| [0x02, 0x67, 0x76, 0x65, (i >> 8) as u8, i as u8];
+        let a = EmuPort::new(mac(2 * n))?;
+        let b = EmuPort::new(mac(2 * n + 1))?;
+        {
+            let _bh = BhDisabled::new();
+            a.state.lock().peer = Some(b.clone());
+            b.state.lock().peer = Some(a.clone());
+        }
+        let mut pair = Self {
+            ports: [a, b],
+            devs: KVec::with_capacity(2, GFP_KERNEL)?,
+        };
+        for (i, p) in pair.ports.clone().iter().enumerate() {
+            let id = (2 * n) as i32 + i as i32;
+            let port: Arc<dyn Port> = p.clone();
+            let dev = PortDevice::register(c_str!("gve-rs-emu"), id, port)?;
+            let dma = DeviceDma::new(dev.device())?;
+            {
+                let _bh = BhDisabled::new();
+                p.state.lock().dma = Some(dma);
+            }
+            pair.devs.push(dev, GFP_KERNEL)?;
+        }
+        Ok(pair)
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        // Remove the devices (and so their drivers) first, then cut the
+        // wire, which also breaks the ports' reference cycle.
+        drop(core::mem::take(&mut self.devs));
+        for p in &self.ports {
+            let _bh = BhDisabled::new();
+            let mut st = p.state.lock();
+            st.peer = None;
+            st.irq = None;
+            st.dma = None;
+        }
+    }
+}

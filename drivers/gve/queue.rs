@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Queue pairs: the rx buffer/completion queue with its page pool and
+//! header buffers, the tx queue, and the NAPI poll that serves both.
+
+use crate::driver::{post_seg, GveNetdev, Priv, Queues};
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::net_ext::bh::BhDisabled;
+use kernel::net_ext::dma::CoherentBuffer;
+use kernel::net_ext::emu_nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
+use kernel::net_ext::napi::{NapiRef, Poll};
+use kernel::net_ext::netdev::{Device, MappedSkb, SkBuff};
+use kernel::net_ext::page_pool::{Netmem, PagePool, Params};
+use kernel::new_spinlock;
+use kernel::prelude::*;
+use kernel::sync::{Arc, SpinLock};
+
+/// Rx buffers per queue (buffer ids).
+const RX_BUFS: usize = 512;
+/// Bytes of each header buffer.
+const HDR_BUF: usize = 256;
+/// Tx frames in flight per queue (completion tags).
+const TX_SLOTS: usize = 1024;
+/// Bytes copied into the linear part of an skb when the device did not
+/// split headers from payload (the rest stays in the page).
+const COPYBREAK: usize = 256;
+const PAGE: u32 = kernel::page::PAGE_SIZE as u32;
+
+/// Per-queue counters.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct QueueStats {
+    pub(crate) rx_packets: u64,
+    pub(crate) rx_bytes: u64,
+    pub(crate) rx_dropped: u64,
+    pub(crate) rx_split: u64,
+    pub(crate) rx_unsplit: u64,
+    pub(crate) rx_alloc_fail: u64,
+    pub(crate) tx_packets: u64,
+    pub(crate) tx_bytes: u64,
+    pub(crate) tx_dropped: u64,
+}
+
+impl QueueStats {
+    pub(crate) fn add(&mut self, o: &QueueStats) {
+        self.rx_packets += o.rx_packets;
+        self.rx_bytes += o.rx_bytes;
+        self.rx_dropped += o.rx_dropped;
+        self.rx_split += o.rx_split;
+        self.rx_unsplit += o.rx_unsplit;
+        self.rx_alloc_fail += o.rx_alloc_fail;
+        self.tx_packets += o.tx_packets;
+        self.tx_bytes += o.tx_bytes;
+        self.tx_dropped += o.tx_dropped;
+    }
+}
+
+struct Rx {
+    pool: Option<PagePool>,
+    hdrs: Option<CoherentBuffer>,
+    /// The payload buffer posted under each buffer id.
+    bufs: KVec<Option<Netmem>>,
+    /// Buffer ids not posted.
+    free: IdPool,
+    /// The frame being assembled from several buffers.
+    skb: Option<SkBuff>,
+    /// The frame being assembled is dropped (an unreadable payload the
+    /// device did not split, or an allocation failure).
+    dropping: bool,
+}
+
+struct Tx {
+    slots: KVec<Option<MappedSkb>>,
+    free: IdPool,
+}
+
+/// A stack of free ids `0..n`.
+struct IdPool {
+    ids: KVec<u16>,
+    n: usize,
+}
+
+impl IdPool {
+    fn new(n: usize) -> Result<Self> {
+        let mut ids = KVec::with_capacity(n, GFP_KERNEL)?;
+        for id in 0..n {
+            ids.push(id as u16, GFP_KERNEL)?;
+        }
+        Ok(Self { ids, n })
+    }
+
+    fn last(&self) -> Option<u16> {
+        self.n.checked_sub(1).map(|i| self.ids[i])
+    }
+
+    fn pop(&mut self) -> Option<u16> {
+        let id = self.last()?;
+        self.n -= 1;
+        Some(id)
+    }
+
+    /// Returns `id`; ids are only ever returned once, so there is room.
+    fn push(&mut self, id: u16) {
+        if let Some(slot) = self.ids.get_mut(self.n) {
+            *slot = id;
+            self.n += 1;
+        }
+    }
+}
+
+/// One queue pair, polled by one NAPI context.
+#[pin_data]
+pub(crate) struct QueuePoller {
+    q: u16,
+    link_check: AtomicBool,
+    #[pin]
+    rx: SpinLock<Rx>,
+    #[pin]
+    tx: SpinLock<Tx>,
+    #[pin]
+    stats: SpinLock<QueueStats>,
+}
+
+impl QueuePoller {
+    /// The state of queue pair `q` of `dev` (its page pool and header
+    /// buffers are allocated here, in process context under RTNL).
+    pub(crate) fn new(dev: &Device<GveNetdev>, q: u16) -> Result<impl PinInit<Self, Error>> {
+        let p = dev.data();
+        let pool = PagePool::new(&Params::new(&p.dma_dev, RX_BUFS as u32))?;
+        let hdrs = CoherentBuffer::new(&p.dma_dev, RX_BUFS * HDR_BUF, GFP_KERNEL)?;
+        let mut bufs = KVec::with_capacity(RX_BUFS, GFP_KERNEL)?;
+        for _ in 0..RX_BUFS {
+            bufs.push(None, GFP_KERNEL)?;
+        }
+        let free = IdPool::new(RX_BUFS)?;
+        let mut slots = KVec::with_capacity(TX_SLOTS, GFP_KERNEL)?;
+        for _ in 0..TX_SLOTS {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        let tfree = IdPool::new(TX_SLOTS)?;
+        Ok(try_pin_init!(Self {
+            q,
+            link_check: AtomicBool::new(false),
+            rx <- new_spinlock!(Rx {
+                pool: Some(pool),
+                hdrs: Some(hdrs),
+                bufs,
+                free,
+                skb: None,
+                dropping: false,
+            }),
+            tx <- new_spinlock!(Tx { slots, free: tfree }),
+            stats <- new_spinlock!(QueueStats::default()),
+        }? Error))
+    }
+
+    pub(crate) fn stats(&self) -> QueueStats {
+        let _bh = BhDisabled::new();
+        let stats = *self.stats.lock();
+        stats
+    }
+
+    pub(crate) fn count_tx_drop(&self) {
+        let _bh = BhDisabled::new();
+        self.stats.lock().tx_dropped += 1;
+    }
+
+    pub(crate) fn request_link_check(&self) {
+        self.link_check.store(true, Ordering::Release);
+    }
+
+    /// Posts every free rx buffer id with a fresh page-pool buffer.
+    pub(crate) fn refill(&self, p: &Priv) {
+        let _bh = BhDisabled::new();
+        let mut rx = self.rx.lock();
+        let rx = &mut *rx;
+        let (Some(pool), Some(hdrs)) = (rx.pool.as_mut(), rx.hdrs.as_ref()) else {
+            return;
+        };
+        while let Some(id) = rx.free.last() {
+            let Some(nm) = pool.alloc_netmem(GFP_ATOMIC) else {
+                self.stats.lock().rx_alloc_fail += 1;
+                break;
+            };
+            let buf = RxBuf {
+                id,
+                hdr_addr: hdrs.dma_addr() + (usize::from(id) * HDR_BUF) as u64,
+                hdr_len: HDR_BUF as u32,
+                data_addr: nm.dma_addr(),
+                data_len: PAGE,
+            };
+            if p.port.post_rx(self.q, buf).is_err() {
+                break;
+            }
+            rx.free.pop();
+            rx.bufs[usize::from(id)] = Some(nm);
+        }
+    }
+
+    /// Transmits a mapped frame: one segment per mapping.
+    pub(crate) fn xmit(&self, p: &Priv, skb: MappedSkb) {
+        let _bh = BhDisabled::new();
+        let mut tx = self.tx.lock();
+        let Some(tag) = tx.free.pop() else {
+            drop(tx);
+            self.stats.lock().tx_dropped += 1;
+            return;
+        };
+        let n = skb.nr_segments();
+        let len = skb.len();
+        let mut ok = n > 0;
+        for (i, (addr, seg_len)) in skb.segments().enumerate() {
+            let seg = TxSeg {
+                addr,
+                len: seg_len,
+                eop: i + 1 == n,
+                tag,
+            };
+            if post_seg(&*p.port, self.q, seg).is_err() {
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            tx.slots[usize::from(tag)] = Some(skb);
+            drop(tx);
+            let mut st = self.stats.lock();
+            st.tx_packets += 1;
+            st.tx_bytes += u64::from(len);
+        } else {
+            tx.free.push(tag);
+            drop(tx);
+            self.stats.lock().tx_dropped += 1;
+        }
+    }
+
+    /// Frees every buffer (the device is stopped and NAPI disabled).
+    pub(crate) fn teardown(&self) {
+        let (skb, bufs, pool, hdrs, tx) = {
+            let _bh = BhDisabled::new();
+            let mut rx = self.rx.lock();
+            let bufs = core::mem::take(&mut rx.bufs);
+            let skb = rx.skb.take();
+            let pool = rx.pool.take();
+            let hdrs = rx.hdrs.take();
+            let tx = core::mem::take(&mut self.tx.lock().slots);
+            (skb, bufs, pool, hdrs, tx)
+        };
+        // Buffers go back to the pool before it is destroyed.
+        drop((skb, bufs, tx));
+        drop((pool, hdrs));
+    }
+
+    fn complete_tx(&self, p: &Priv) -> i32 {
+        let mut done = 0;
+        while let Some(c) = p.port.poll_tx(self.q) {
+            let skb = {
+                let _bh = BhDisabled::new();
+                let mut tx = self.tx.lock();
+                let skb = tx.slots.get_mut(usize::from(c.tag)).and_then(Option::take);
+                if skb.is_some() {
+                    tx.free.push(c.tag);
+                }
+                skb
+            };
+            drop(skb);
+            done += 1;
+        }
+        done
+    }
+
+    /// Handles one rx completion; returns a finished frame.
+    fn rx_one(&self, c: &RxCompl, napi: &NapiRef<'_>, st: &mut QueueStats) -> Option<SkBuff> {
+        let mut rx = self.rx.lock();
+        let rx = &mut *rx;
+        let nm = rx.bufs.get_mut(usize::from(c.id)).and_then(Option::take);
+        if nm.is_some() {
+            rx.free.push(c.id);
+        }
+        let Some(nm) = nm else {
+            // A completion for a buffer we did not post: ignore it.
+            st.rx_dropped += 1;
+            return None;
+        };
+        if c.sop {
+            rx.skb = None;
+            rx.dropping = false;
+            let hdrs = rx.hdrs.as_ref()?;
+            if c.split {
+                st.rx_split += 1;
+                let mut hdr = [0u8; HDR_BUF];
+                let len = (c.hdr_len as usize).min(HDR_BUF);
+                let skb = napi.alloc_skb(len as u32).and_then(|mut skb| {
+                    hdrs.read(usize::from(c.id) * HDR_BUF, &mut hdr[..len])
+                        .ok()?;
+                    skb.put_data(&hdr[..len]).ok()?;
+                    Some(skb)
+                });
+                rx.dropping = skb.is_none();
+                rx.skb = skb;
+            } else {
+                st.rx_unsplit += 1;
+                // Headers are in the payload buffer: copy the start.
+                let len = (c.data_len as usize).min(COPYBREAK);
+                let mut head = [0u8; COPYBREAK];
+                let skb = napi.alloc_skb(len as u32).and_then(|mut skb| {
+                    nm.read(0, &mut head[..len]).ok()?;
+                    skb.put_data(&head[..len]).ok()?;
+                    Some(skb)
+                });
+                rx.dropping = skb.is_none();
+                rx.skb = skb;
+                if let Some(skb) = rx.skb.as_mut() {
+                    if c.data_len as usize > len
+                        && skb
+                            .add_rx_frag(nm, len as u32, c.data_len - len as u32, PAGE)
+                            .is_err()
+                    {
+                        rx.skb = None;
+                        rx.dropping = true;
+                    }
+                }
+                return self.rx_finish(c, rx, st);
+            }
+        }
+        if let Some(skb) = rx.skb.as_mut() {
+            if c.data_len > 0 && skb.add_rx_frag(nm, 0, c.data_len, PAGE).is_err() {
+                rx.skb = None;
+                rx.dropping = true;
+            }
+        }
+        self.rx_finish(c, rx, st)
+    }
+
+    fn rx_finish(&self, c: &RxCompl, rx: &mut Rx, st: &mut QueueStats) -> Option<SkBuff> {
+        if !c.eop {
+            return None;
+        }
+        let Some(mut skb) = rx.skb.take() else {
+            if rx.dropping {
+                st.rx_dropped += 1;
+            }
+            return None;
+        };
+        if c.l4_csum_ok {
+            skb.set_csum_unnecessary();
+        }
+        skb.set_rx_queue_and_hash(self.q, c.rss_hash, c.hash_l4);
+        st.rx_packets += 1;
+        st.rx_bytes += u64::from(skb.len());
+        Some(skb)
+    }
+}
+
+impl Poll<GveNetdev> for QueuePoller {
+    fn poll(&self, dev: &Device<GveNetdev>, napi: &NapiRef<'_>, budget: i32) -> i32 {
+        let p = dev.data();
+        if self.link_check.swap(false, Ordering::AcqRel) {
+            if p.port.link_up() {
+                dev.carrier_on();
+            } else {
+                dev.carrier_off();
+            }
+        }
+        self.complete_tx(p);
+        let mut done = 0;
+        let mut st = QueueStats::default();
+        while done < budget {
+            let Some(c) = p.port.poll_rx(self.q) else {
+                break;
+            };
+            let skb = {
+                let _bh = BhDisabled::new();
+                self.rx_one(&c, napi, &mut st)
+            };
+            if let Some(skb) = skb {
+                napi.gro_receive(dev, skb);
+                done += 1;
+            }
+        }
+        {
+            let _bh = BhDisabled::new();
+            self.stats.lock().add(&st);
+        }
+        self.refill(p);
+        if done < budget {
+            napi.complete_done(done);
+        }
+        done
+    }
+}
+
+/// The interrupt handler: schedules the NAPI context of the queue.
+pub(crate) struct Irq {
+    queues: Arc<Queues>,
+}
+
+impl Irq {
+    pub(crate) fn new(queues: Arc<Queues>) -> Self {
+        Self { queues }
+    }
+}
+
+impl IrqHandler for Irq {
+    fn irq(&self, v: Vector) {
+        let q = match v {
+            Vector::Rx(q) | Vector::Tx(q) => usize::from(q),
+            Vector::Link => {
+                if let Some(n) = self.queues.napis.first() {
+                    n.data().request_link_check();
+                }
+                0
+            }
+        };
+        if let Some(n) = self.queues.napis.get(q) {
+            n.schedule();
+        }
+    }
+}

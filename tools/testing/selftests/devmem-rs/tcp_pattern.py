@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Send or receive a TCP stream of a known pattern and check every byte.
+
+  tcp_pattern.py server ADDR PORT BYTES   accept one connection, verify
+  tcp_pattern.py client ADDR PORT BYTES   connect, send
+
+The pattern is byte i = (i % 251): a prime period, so a lost, repeated or
+reordered chunk of any power-of-two size shows.
+"""
+import socket
+import sys
+
+PERIOD = 251
+BLOCK = bytes(i % PERIOD for i in range(PERIOD * 256))
+
+
+def server(addr, port, total):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        s.listen(1)
+        s.settimeout(60)
+        conn, _ = s.accept()
+        conn.settimeout(60)
+        got = 0
+        with conn:
+            while True:
+                data = conn.recv(1 << 16)
+                if not data:
+                    break
+                start = got % PERIOD
+                exp = (BLOCK * (len(data) // len(BLOCK) + 2))[start:start + len(data)]
+                if data != exp:
+                    bad = next(i for i in range(len(data)) if data[i] != exp[i])
+                    print(f"mismatch at byte {got + bad}: {data[bad]} != {exp[bad]}")
+                    return 1
+                got += len(data)
+    if got != total:
+        print(f"received {got} bytes, expected {total}")
+        return 1
+    print(f"received and verified {got} bytes")
+    return 0
+
+
+def client(addr, port, total):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    with socket.create_connection((addr, port), timeout=60) as s:
+        sent = 0
+        while sent < total:
+            start = sent % PERIOD
+            n = min(len(BLOCK) - PERIOD, total - sent)
+            s.sendall(BLOCK[start:start + n])
+            sent += n
+    return 0
+
+
+if __name__ == "__main__":
+    mode, addr, port, total = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    sys.exit(server(addr, port, total) if mode == "server" else client(addr, port, total))
