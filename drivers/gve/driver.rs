@@ -2,13 +2,15 @@
 
 //! Device glue: probe, and the net_device operations.
 
-use crate::queue::{Irq, QueuePoller, QueueStats};
+use crate::queue::{Irq, QueuePoller, QueueStats, Rx};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::net_ext::bh::BhDisabled;
 use kernel::net_ext::emu_nic::{self, Port, TxSeg, MAX_MTU, MAX_QUEUES};
 use kernel::net_ext::napi::Napi;
 use kernel::net_ext::netdev::{
     self, Device, MappedSkb, Params, Registration, SkBuff, Stats64, TxResult,
 };
+use kernel::net_ext::queue_mgmt::{self, QueueMgmt, Rtnl};
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
 use kernel::types::ARef;
@@ -33,6 +35,7 @@ impl emu_nic::Driver for GveDriver {
             parent: Some(dev),
             max_mtu: MAX_MTU,
             real_queues: DEFAULT_QUEUES.into(),
+            queue_mgmt: Some(queue_mgmt::ops_table::<GveNetdev>()),
         };
         let reg = Registration::new(&params, priv_)?;
         Ok(KBox::new(reg, GFP_KERNEL)?)
@@ -57,6 +60,9 @@ pub(crate) struct Priv {
     /// Counters of queues that were torn down, so totals survive a stop.
     #[pin]
     pub(crate) old_stats: SpinLock<QueueStats>,
+    /// Header split (`ethtool -G tcp-data-split`); off by default, as in
+    /// gve. Payload pools take unreadable memory only while it is on.
+    pub(crate) hsplit: AtomicBool,
 }
 
 impl Priv {
@@ -66,6 +72,7 @@ impl Priv {
             dma_dev: dev.into(),
             queues <- new_spinlock!(None),
             old_stats <- new_spinlock!(QueueStats::default()),
+            hsplit: AtomicBool::new(false),
         })
     }
 
@@ -83,13 +90,14 @@ pub(crate) struct GveNetdev;
 impl netdev::Driver for GveNetdev {
     type Data = Priv;
 
-    fn open(dev: &Device<Self>) -> Result {
+    fn open(dev: &Device<Self>, rtnl: &Rtnl<'_>) -> Result {
         let p = dev.data();
         let nq = dev.real_num_rx_queues() as u16;
+        p.port.set_header_split(p.hsplit.load(Ordering::Relaxed));
         p.port.enable(nq)?;
         let mut napis = KVec::with_capacity(nq.into(), GFP_KERNEL)?;
         for q in 0..nq {
-            let poller = QueuePoller::new(dev, q)?;
+            let poller = QueuePoller::new(dev, rtnl, q)?;
             napis.push(
                 Arc::pin_init(Napi::new(dev, poller), GFP_KERNEL)?,
                 GFP_KERNEL,
@@ -118,7 +126,7 @@ impl netdev::Driver for GveNetdev {
         Ok(())
     }
 
-    fn stop(dev: &Device<Self>) -> Result {
+    fn stop(dev: &Device<Self>, _rtnl: &Rtnl<'_>) -> Result {
         let p = dev.data();
         dev.tx_disable();
         dev.carrier_off();
@@ -178,6 +186,58 @@ impl netdev::Driver for GveNetdev {
         stats.add_rx(total.rx_packets, total.rx_bytes);
         stats.add_tx(total.tx_packets, total.tx_bytes);
         stats.add_dropped(total.rx_dropped, total.tx_dropped);
+    }
+}
+
+/// Restart of one rx queue (devmem binding and unbinding): the queue's
+/// payload pool is rebuilt so that it picks up, or drops, the queue's
+/// memory provider; the other queues and the queue's tx keep running.
+#[vtable]
+impl QueueMgmt for GveNetdev {
+    type QueueMem = Rx;
+
+    fn queue_mem_alloc(dev: &Device<Self>, rtnl: &Rtnl<'_>, idx: u32) -> Result<KBox<Rx>> {
+        // Down: the core just records the provider; `open` picks it up.
+        if dev.data().queues().is_none() {
+            return Err(ENETDOWN);
+        }
+        if idx >= dev.real_num_rx_queues() {
+            return Err(ERANGE);
+        }
+        Rx::new(dev, rtnl, idx as u16)
+    }
+
+    fn queue_stop(dev: &Device<Self>, _rtnl: &Rtnl<'_>, idx: u32) -> Result<KBox<Rx>> {
+        let p = dev.data();
+        let queues = p.queues().ok_or(ENETDOWN)?;
+        let napi = queues.napis.get(idx as usize).ok_or(ERANGE)?;
+        napi.disable();
+        // The device forgets the posted buffers: no DMA into them after this.
+        let r = p.port.rx_queue_stop(idx as u16);
+        let mem = napi.data().take_rx();
+        // Tx completions of this queue pair keep flowing.
+        napi.enable();
+        r?;
+        mem.ok_or(EINVAL)
+    }
+
+    fn queue_start(
+        dev: &Device<Self>,
+        _rtnl: &Rtnl<'_>,
+        idx: u32,
+        mem: &mut Option<KBox<Rx>>,
+    ) -> Result {
+        let p = dev.data();
+        let queues = p.queues().ok_or(ENETDOWN)?;
+        let napi = queues.napis.get(idx as usize).ok_or(ERANGE)?;
+        let m = mem.take().ok_or(EINVAL)?;
+        if let Err(m) = napi.data().put_rx(m) {
+            *mem = Some(m);
+            return Err(EBUSY);
+        }
+        p.port.rx_queue_start(idx as u16)?;
+        napi.data().refill(p);
+        Ok(())
     }
 }
 

@@ -10,7 +10,8 @@ use kernel::net_ext::dma::CoherentBuffer;
 use kernel::net_ext::emu_nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
 use kernel::net_ext::napi::{NapiRef, Poll};
 use kernel::net_ext::netdev::{Device, MappedSkb, SkBuff};
-use kernel::net_ext::page_pool::{Netmem, PagePool, Params};
+use kernel::net_ext::page_pool::{Netmem, PagePool, Params, RxQueue};
+use kernel::net_ext::queue_mgmt::Rtnl;
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
@@ -54,7 +55,8 @@ impl QueueStats {
     }
 }
 
-struct Rx {
+/// The memory of one rx queue: what a queue restart replaces.
+pub(crate) struct Rx {
     pool: Option<PagePool>,
     hdrs: Option<CoherentBuffer>,
     /// The payload buffer posted under each buffer id.
@@ -107,13 +109,56 @@ impl IdPool {
     }
 }
 
+impl Rx {
+    /// Memory for rx queue `q` of `dev`: a page pool for payloads (able to
+    /// take a memory provider's unreadable buffers when header split is on)
+    /// and header buffers in host memory.
+    pub(crate) fn new(dev: &Device<GveNetdev>, rtnl: &Rtnl<'_>, q: u16) -> Result<KBox<Self>> {
+        let p = dev.data();
+        let params = Params::new(&p.dma_dev, RX_BUFS as u32);
+        let rxq = RxQueue::new(dev, q.into())?;
+        // Without header split the driver must read the headers from the
+        // payload buffer: never take unreadable memory then (binding a
+        // dma-buf to the queue fails with ENODATA).
+        let unreadable = p.hsplit.load(Ordering::Relaxed);
+        let pool = PagePool::new_for_rx_queue_rtnl(&params, &rxq, unreadable, rtnl)?;
+        let hdrs = CoherentBuffer::new(&p.dma_dev, RX_BUFS * HDR_BUF, GFP_KERNEL)?;
+        let mut bufs = KVec::with_capacity(RX_BUFS, GFP_KERNEL)?;
+        for _ in 0..RX_BUFS {
+            bufs.push(None, GFP_KERNEL)?;
+        }
+        Ok(KBox::new(
+            Self {
+                pool: Some(pool),
+                hdrs: Some(hdrs),
+                bufs,
+                free: IdPool::new(RX_BUFS)?,
+                skb: None,
+                dropping: false,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+}
+
+impl Drop for Rx {
+    fn drop(&mut self) {
+        // Buffers go back to the pool before it is destroyed.
+        self.skb = None;
+        self.bufs = KVec::new();
+        self.pool = None;
+    }
+}
+
 /// One queue pair, polled by one NAPI context.
 #[pin_data]
 pub(crate) struct QueuePoller {
     q: u16,
     link_check: AtomicBool,
+    /// The rx queue's memory; `None` while the queue is stopped for a
+    /// restart.
     #[pin]
-    rx: SpinLock<Rx>,
+    rx: SpinLock<Option<KBox<Rx>>>,
     #[pin]
     tx: SpinLock<Tx>,
     #[pin]
@@ -123,15 +168,12 @@ pub(crate) struct QueuePoller {
 impl QueuePoller {
     /// The state of queue pair `q` of `dev` (its page pool and header
     /// buffers are allocated here, in process context under RTNL).
-    pub(crate) fn new(dev: &Device<GveNetdev>, q: u16) -> Result<impl PinInit<Self, Error>> {
-        let p = dev.data();
-        let pool = PagePool::new(&Params::new(&p.dma_dev, RX_BUFS as u32))?;
-        let hdrs = CoherentBuffer::new(&p.dma_dev, RX_BUFS * HDR_BUF, GFP_KERNEL)?;
-        let mut bufs = KVec::with_capacity(RX_BUFS, GFP_KERNEL)?;
-        for _ in 0..RX_BUFS {
-            bufs.push(None, GFP_KERNEL)?;
-        }
-        let free = IdPool::new(RX_BUFS)?;
+    pub(crate) fn new(
+        dev: &Device<GveNetdev>,
+        rtnl: &Rtnl<'_>,
+        q: u16,
+    ) -> Result<impl PinInit<Self, Error>> {
+        let rx = Rx::new(dev, rtnl, q)?;
         let mut slots = KVec::with_capacity(TX_SLOTS, GFP_KERNEL)?;
         for _ in 0..TX_SLOTS {
             slots.push(None, GFP_KERNEL)?;
@@ -140,14 +182,7 @@ impl QueuePoller {
         Ok(try_pin_init!(Self {
             q,
             link_check: AtomicBool::new(false),
-            rx <- new_spinlock!(Rx {
-                pool: Some(pool),
-                hdrs: Some(hdrs),
-                bufs,
-                free,
-                skb: None,
-                dropping: false,
-            }),
+            rx <- new_spinlock!(Some(rx)),
             tx <- new_spinlock!(Tx { slots, free: tfree }),
             stats <- new_spinlock!(QueueStats::default()),
         }? Error))
@@ -172,7 +207,9 @@ impl QueuePoller {
     pub(crate) fn refill(&self, p: &Priv) {
         let _bh = BhDisabled::new();
         let mut rx = self.rx.lock();
-        let rx = &mut *rx;
+        let Some(rx) = rx.as_deref_mut() else {
+            return;
+        };
         let (Some(pool), Some(hdrs)) = (rx.pool.as_mut(), rx.hdrs.as_ref()) else {
             return;
         };
@@ -235,19 +272,32 @@ impl QueuePoller {
 
     /// Frees every buffer (the device is stopped and NAPI disabled).
     pub(crate) fn teardown(&self) {
-        let (skb, bufs, pool, hdrs, tx) = {
+        let (rx, tx) = {
             let _bh = BhDisabled::new();
-            let mut rx = self.rx.lock();
-            let bufs = core::mem::take(&mut rx.bufs);
-            let skb = rx.skb.take();
-            let pool = rx.pool.take();
-            let hdrs = rx.hdrs.take();
+            let rx = self.rx.lock().take();
             let tx = core::mem::take(&mut self.tx.lock().slots);
-            (skb, bufs, pool, hdrs, tx)
+            (rx, tx)
         };
-        // Buffers go back to the pool before it is destroyed.
-        drop((skb, bufs, tx));
-        drop((pool, hdrs));
+        drop((rx, tx));
+    }
+
+    /// Takes the rx queue's memory (the device's queue is stopped and this
+    /// NAPI disabled).
+    pub(crate) fn take_rx(&self) -> Option<KBox<Rx>> {
+        let _bh = BhDisabled::new();
+        let rx = self.rx.lock().take();
+        rx
+    }
+
+    /// Installs new rx queue memory; returns it back if the queue has some.
+    pub(crate) fn put_rx(&self, mem: KBox<Rx>) -> core::result::Result<(), KBox<Rx>> {
+        let _bh = BhDisabled::new();
+        let mut rx = self.rx.lock();
+        if rx.is_some() {
+            return Err(mem);
+        }
+        *rx = Some(mem);
+        Ok(())
     }
 
     fn complete_tx(&self, p: &Priv) -> i32 {
@@ -271,7 +321,7 @@ impl QueuePoller {
     /// Handles one rx completion; returns a finished frame.
     fn rx_one(&self, c: &RxCompl, napi: &NapiRef<'_>, st: &mut QueueStats) -> Option<SkBuff> {
         let mut rx = self.rx.lock();
-        let rx = &mut *rx;
+        let rx = rx.as_deref_mut()?;
         let nm = rx.bufs.get_mut(usize::from(c.id)).and_then(Option::take);
         if nm.is_some() {
             rx.free.push(c.id);

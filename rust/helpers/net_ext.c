@@ -8,6 +8,7 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
+#include <net/netdev_rx_queue.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
@@ -238,4 +239,12 @@ void rust_helper_net_ext_skb_unmap(struct device *dev, dma_addr_t addr, u32 len,
 unsigned int rust_helper_net_ext_skb_max_frags(void)
 {
 	return MAX_SKB_FRAGS;
+}
+
+/* Whether rx queue @idx of @dev has a memory provider (RTNL held). */
+bool rust_helper_net_ext_rx_queue_has_mp(struct net_device *dev, u32 idx)
+{
+	if (idx >= dev->real_num_rx_queues)
+		return false;
+	return !!__netif_get_rx_queue(dev, idx)->mp_params.mp_ops;
 }

@@ -14,3 +14,4 @@ pub mod genl;
 pub mod napi;
 pub mod netdev;
 pub mod page_pool;
+pub mod queue_mgmt;

@@ -13,6 +13,7 @@
 use crate::alloc::{flags::GFP_ATOMIC, KBox, KVec};
 use crate::bindings;
 use crate::error::{code::*, from_result, to_result, Result};
+use crate::net_ext::queue_mgmt::{OpsTable as QueueMgmtOps, Rtnl};
 use crate::prelude::*;
 use crate::types::Opaque;
 use core::marker::PhantomData;
@@ -24,12 +25,12 @@ pub trait Driver: Sized + 'static {
     type Data: Send + Sync;
 
     /// Brings the device up (`ndo_open`, under RTNL).
-    fn open(_dev: &Device<Self>) -> Result {
+    fn open(_dev: &Device<Self>, _rtnl: &Rtnl<'_>) -> Result {
         Ok(())
     }
 
     /// Brings the device down (`ndo_stop`, under RTNL).
-    fn stop(_dev: &Device<Self>) -> Result {
+    fn stop(_dev: &Device<Self>, _rtnl: &Rtnl<'_>) -> Result {
         Ok(())
     }
 
@@ -132,6 +133,14 @@ impl<T: Driver> Device<T> {
     pub fn real_num_tx_queues(&self) -> u32 {
         // SAFETY: By the type invariants the device is valid.
         unsafe { (*self.as_ptr()).real_num_tx_queues }
+    }
+
+    /// Whether a memory provider (e.g. a devmem binding) is installed on
+    /// rx queue `idx`.
+    pub fn rx_queue_has_provider(&self, _rtnl: &Rtnl<'_>, idx: u32) -> bool {
+        // SAFETY: By the type invariants the device is valid; RTNL keeps
+        // the queue's provider stable; the helper checks the index.
+        unsafe { bindings::net_ext_rx_queue_has_mp(self.as_ptr(), idx) }
     }
 
     /// Number of rx queues in use.
@@ -355,6 +364,9 @@ pub struct Params<'a> {
     pub max_mtu: u32,
     /// Queues in use at first (at most `txqs`/`rxqs`); 0 means all.
     pub real_queues: u32,
+    /// Per-queue restart operations
+    /// ([`crate::net_ext::queue_mgmt::ops_table`]), if supported.
+    pub queue_mgmt: Option<&'static QueueMgmtOps>,
 }
 
 /// A registered Ethernet device with driver `T`; unregistered and freed
@@ -394,6 +406,7 @@ pub struct Params<'a> {
 ///     parent: None,
 ///     max_mtu: 9000,
 ///     real_queues: 0,
+///     queue_mgmt: None,
 /// };
 /// let reg = Registration::<Sink>::new(&params, KBox::pin(AtomicU64::new(0), GFP_KERNEL)?)?;
 /// assert!(reg.device().ifindex() > 0);
@@ -437,6 +450,9 @@ impl<T: Driver> Registration<T> {
         unsafe {
             *bindings::net_ext_netdev_priv(dev).cast::<*const T::Data>() = data;
             (*dev).netdev_ops = Adapter::<T>::build();
+            if let Some(ops) = params.queue_mgmt {
+                (*dev).queue_mgmt_ops = ops.as_raw();
+            }
             if params.max_mtu != 0 {
                 (*dev).max_mtu = params.max_mtu;
             }
@@ -545,8 +561,9 @@ impl<T: Driver> Adapter<T> {
     /// `dev` must be a device registered by a [`Registration<T>`].
     unsafe extern "C" fn open_callback(dev: *mut bindings::net_device) -> core::ffi::c_int {
         from_result(|| {
-            // SAFETY: guaranteed by the caller.
-            T::open(unsafe { Device::from_raw(dev) })?;
+            // SAFETY: guaranteed by the caller; the core calls `ndo_open`
+            // under RTNL.
+            T::open(unsafe { Device::from_raw(dev) }, &unsafe { Rtnl::new() })?;
             Ok(0)
         })
     }
@@ -556,8 +573,9 @@ impl<T: Driver> Adapter<T> {
     /// `dev` must be a device registered by a [`Registration<T>`].
     unsafe extern "C" fn stop_callback(dev: *mut bindings::net_device) -> core::ffi::c_int {
         from_result(|| {
-            // SAFETY: guaranteed by the caller.
-            T::stop(unsafe { Device::from_raw(dev) })?;
+            // SAFETY: guaranteed by the caller; the core calls `ndo_stop`
+            // under RTNL.
+            T::stop(unsafe { Device::from_raw(dev) }, &unsafe { Rtnl::new() })?;
             Ok(0)
         })
     }

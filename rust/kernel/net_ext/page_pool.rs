@@ -200,6 +200,7 @@ impl<'a> RxQueue<'a> {
 ///     parent: Some(pdev.device()),
 ///     max_mtu: 0,
 ///     real_queues: 0,
+///     queue_mgmt: None,
 /// };
 /// let reg = Registration::<Nic>::new(&params, KBox::pin(0, GFP_KERNEL)?)?;
 /// assert!(RxQueue::new(reg.device(), 2).is_err());
@@ -238,6 +239,18 @@ impl PagePool {
     pub fn new(params: &Params<'_>) -> Result<Self> {
         // SAFETY: No net_device: nothing more to uphold.
         unsafe { Self::create(params, core::ptr::null_mut(), 0, false) }
+    }
+
+    /// Creates the pool of rx queue `rxq` (see [`PagePool::new_for_rx_queue`])
+    /// in a context that proved it holds RTNL.
+    pub fn new_for_rx_queue_rtnl(
+        params: &Params<'_>,
+        rxq: &RxQueue<'_>,
+        unreadable: bool,
+        _rtnl: &crate::net_ext::queue_mgmt::Rtnl<'_>,
+    ) -> Result<Self> {
+        // SAFETY: The token proves RTNL is held.
+        unsafe { Self::new_for_rx_queue(params, rxq, unreadable) }
     }
 
     /// Creates the pool of rx queue `rxq`: the pool is listed on the
