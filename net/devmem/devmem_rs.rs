@@ -24,7 +24,7 @@ struct DevmemCore {
 
 impl kernel::Module for DevmemCore {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let family = genl::Registration::new(module)?;
+        let family = genl::Registration::new(module, ())?;
         pr_info!("Device Memory TCP core in Rust: genetlink family 'devmem' registered\n");
         Ok(DevmemCore { _family: family })
     }

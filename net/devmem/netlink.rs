@@ -31,6 +31,8 @@ mod caps {
 pub(crate) struct DevmemFamily;
 
 impl genl::Family for DevmemFamily {
+    type Data = ();
+
     const NAME: &'static CStr = c_str!("devmem");
     const VERSION: u32 = bindings::DEVMEM_FAMILY_VERSION;
     const OPS: &'static [Op] = &[Op {
@@ -39,7 +41,7 @@ impl genl::Family for DevmemFamily {
         policy: &[],
     }];
 
-    fn doit(cmd: u8, info: &Info<'_>) -> Result {
+    fn doit(_data: &(), cmd: u8, info: &Info<'_>) -> Result {
         match cmd {
             CMD_CAPS_GET => caps_get(info),
             _ => Err(EOPNOTSUPP),

@@ -37,3 +37,4 @@ const unsigned int RUST_CONST_HELPER_PP_FLAG_ALLOW_UNREADABLE_NETMEM =
 #ifdef CONFIG_GVE_RS_EMU_PAIRS
 const int RUST_CONST_HELPER_GVE_RS_EMU_PAIRS = CONFIG_GVE_RS_EMU_PAIRS;
 #endif
+#include "../../include/uapi/linux/gve_emu.h"

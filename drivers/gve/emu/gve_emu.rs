@@ -3,10 +3,13 @@
 //! Emulated GVE-style NIC: ports in pairs joined by an emulated wire.
 //!
 //! Crate root: declares the modules and the `module!`, which owns the
-//! port pairs created at boot.
+//! `gve-emu` netlink family and through it every port pair: those created
+//! at boot (CONFIG_GVE_RS_EMU_PAIRS) and those created at run time.
 
+use kernel::net_ext::genl;
 use kernel::prelude::*;
 
+mod control;
 mod port;
 mod ring;
 
@@ -19,17 +22,28 @@ module! {
 }
 
 struct GveEmu {
-    _pairs: KVec<port::Pair>,
+    family: genl::Registration<control::EmuFamily>,
 }
 
 impl kernel::Module for GveEmu {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let n = kernel::bindings::GVE_RS_EMU_PAIRS as usize;
-        let mut pairs = KVec::with_capacity(n, GFP_KERNEL)?;
-        for i in 0..n {
-            pairs.push(port::Pair::new(i as u32)?, GFP_KERNEL)?;
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let family = genl::Registration::<control::EmuFamily>::new(module, control::Pairs::new())?;
+        let n = (kernel::bindings::GVE_RS_EMU_PAIRS as usize).min(control::MAX_PAIRS);
+        for _ in 0..n {
+            family.data().add(None)?;
         }
-        pr_info!("{} emulated port pair(s)\n", n);
-        Ok(Self { _pairs: pairs })
+        pr_info!(
+            "{} emulated port pair(s); more through the gve-emu netlink family\n",
+            n
+        );
+        Ok(Self { family })
+    }
+}
+
+impl Drop for GveEmu {
+    fn drop(&mut self) {
+        for id in 0..control::MAX_PAIRS as u32 {
+            let _ = self.family.data().del(id);
+        }
     }
 }

@@ -191,8 +191,9 @@ pub trait Port: Send + Sync {
 ///
 /// # Invariants
 ///
-/// `pdev` is a registered platform device whose `platform_data` is `port`,
-/// a pointer from `KBox::into_raw` that stays valid until `drop`.
+/// `pdev` is a registered platform device whose `platform_data` holds a
+/// copy of `port`, a pointer from `KBox::into_raw` that stays valid until
+/// `drop`.
 pub struct PortDevice {
     pdev: *mut bindings::platform_device,
     port: *mut Arc<dyn Port>,
@@ -215,11 +216,20 @@ impl PortDevice {
             return Err(ENOMEM);
         }
         // SAFETY: `pdev` is ours and not yet added; the DMA mask lives in
-        // it; `platform_data` is only read by our driver's probe.
+        // it. The platform core owns `platform_data` (it frees it on
+        // release), so it gets a copy of the pointer to `port`, which we
+        // keep owning; only our driver's probe reads it.
         let r = unsafe {
-            (*pdev).dev.platform_data = port.cast();
-            crate::net_ext::dma::set_mask_64(crate::device::Device::as_ref(&mut (*pdev).dev))
-                .and_then(|()| to_result(bindings::platform_device_add(pdev)))
+            let ptr = port;
+            to_result(bindings::platform_device_add_data(
+                pdev,
+                (&ptr as *const *mut Arc<dyn Port>).cast(),
+                core::mem::size_of::<*mut Arc<dyn Port>>(),
+            ))
+            .and_then(|()| {
+                crate::net_ext::dma::set_mask_64(crate::device::Device::as_ref(&mut (*pdev).dev))
+            })
+            .and_then(|()| to_result(bindings::platform_device_add(pdev)))
         };
         if let Err(e) = r {
             // SAFETY: Not added: drop our reference; nobody else saw `port`.
@@ -314,10 +324,10 @@ unsafe extern "C" fn probe_callback<T: Driver>(
     pdev: *mut bindings::platform_device,
 ) -> core::ffi::c_int {
     from_result(|| {
-        // SAFETY: guaranteed by the caller: `platform_data` is the
-        // `PortDevice`'s port, valid until the device is unregistered,
-        // which waits for probe and remove.
-        let port = unsafe { &*(*pdev).dev.platform_data.cast::<Arc<dyn Port>>() }.clone();
+        // SAFETY: guaranteed by the caller: `platform_data` holds the
+        // pointer to the `PortDevice`'s port, valid until the device is
+        // unregistered, which waits for probe and remove.
+        let port = unsafe { &**(*pdev).dev.platform_data.cast::<*mut Arc<dyn Port>>() }.clone();
         // SAFETY: `pdev` is valid during probe.
         let dev = unsafe { crate::device::Device::as_ref(&mut (*pdev).dev) };
         let data = T::probe(dev, port)?;

@@ -13,6 +13,7 @@
 use crate::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use crate::bindings;
 use crate::error::{code::*, from_result, to_result, Result};
+use crate::prelude::*;
 use crate::str::CStr;
 use crate::types::Opaque;
 use crate::ThisModule;
@@ -123,6 +124,10 @@ pub enum Perm {
 
 /// A generic netlink family.
 pub trait Family: Sized + 'static {
+    /// State of the family, owned by its [`Registration`] and handed to
+    /// every request.
+    type Data: Send + Sync;
+
     /// Family name (at most 15 bytes).
     const NAME: &'static CStr;
     /// Family version.
@@ -134,7 +139,7 @@ pub trait Family: Sized + 'static {
     ///
     /// On error, the errno (and any message set with
     /// [`Info::set_err_msg`]) is reported to the caller in the ack.
-    fn doit(cmd: u8, info: &Info<'_>) -> Result;
+    fn doit(data: &Self::Data, cmd: u8, info: &Info<'_>) -> Result;
 }
 
 /// A request being handled (`struct genl_info`).
@@ -303,50 +308,53 @@ impl Message<'_> {
 ///
 /// struct Demo;
 /// impl Family for Demo {
+///     type Data = ();
 ///     const NAME: &'static CStr = c_str!("rs_genl_demo");
 ///     const VERSION: u32 = 1;
 ///     const OPS: &'static [Op] = &[
 ///         Op { cmd: 1, perm: Perm::Any, policy: &[] },
 ///         Op { cmd: 2, perm: Perm::Admin, policy: &[] },
 ///     ];
-///     fn doit(_cmd: u8, _info: &Info<'_>) -> Result {
+///     fn doit(_data: &(), _cmd: u8, _info: &Info<'_>) -> Result {
 ///         Ok(())
 ///     }
 /// }
 ///
-/// let reg = Registration::<Demo>::new(&M)?;
+/// let reg = Registration::<Demo>::new(&M, ())?;
 /// // The name is taken while `reg` lives.
-/// assert_eq!(Registration::<Demo>::new(&M).err(), Some(EEXIST));
+/// assert_eq!(Registration::<Demo>::new(&M, ()).err(), Some(EEXIST));
 /// drop(reg);
-/// let reg = Registration::<Demo>::new(&M)?;
+/// let reg = Registration::<Demo>::new(&M, ())?;
 /// drop(reg);
 ///
 /// // Operations out of order would make genetlink WARN: refused first.
 /// struct Unsorted;
 /// impl Family for Unsorted {
+///     type Data = ();
 ///     const NAME: &'static CStr = c_str!("rs_genl_bad");
 ///     const VERSION: u32 = 1;
 ///     const OPS: &'static [Op] = &[
 ///         Op { cmd: 2, perm: Perm::Any, policy: &[] },
 ///         Op { cmd: 1, perm: Perm::Any, policy: &[] },
 ///     ];
-///     fn doit(_cmd: u8, _info: &Info<'_>) -> Result {
+///     fn doit(_data: &(), _cmd: u8, _info: &Info<'_>) -> Result {
 ///         Ok(())
 ///     }
 /// }
-/// assert_eq!(Registration::<Unsorted>::new(&M).err(), Some(EINVAL));
+/// assert_eq!(Registration::<Unsorted>::new(&M, ()).err(), Some(EINVAL));
 ///
 /// // So would a name genetlink cannot hold.
 /// struct LongName;
 /// impl Family for LongName {
+///     type Data = ();
 ///     const NAME: &'static CStr = c_str!("a_name_of_16_chr");
 ///     const VERSION: u32 = 1;
 ///     const OPS: &'static [Op] = &[Op { cmd: 1, perm: Perm::Any, policy: &[] }];
-///     fn doit(_cmd: u8, _info: &Info<'_>) -> Result {
+///     fn doit(_data: &(), _cmd: u8, _info: &Info<'_>) -> Result {
 ///         Ok(())
 ///     }
 /// }
-/// assert_eq!(Registration::<LongName>::new(&M).err(), Some(EINVAL));
+/// assert_eq!(Registration::<LongName>::new(&M, ()).err(), Some(EINVAL));
 /// # Ok::<(), Error>(())
 /// ```
 ///
@@ -355,9 +363,17 @@ impl Message<'_> {
 /// `family` was registered with `genl_register_family` and stays
 /// registered until `drop`; `ops` is the split ops table it points to.
 pub struct Registration<F: Family> {
-    family: KBox<Opaque<bindings::genl_family>>,
+    inner: Pin<KBox<Inner<F>>>,
     _ops: KVec<bindings::genl_split_ops>,
-    _p: PhantomData<F>,
+}
+
+/// The registered family and its state, found from the family pointer in
+/// each request.
+#[pin_data]
+struct Inner<F: Family> {
+    family: Opaque<bindings::genl_family>,
+    #[pin]
+    data: F::Data,
 }
 
 // SAFETY: The registration only owns C objects that the generic netlink core
@@ -384,15 +400,28 @@ unsafe extern "C" fn doit_callback<F: Family>(
         let maxattr = op.policy.len().saturating_sub(1) as u32;
         // SAFETY: guaranteed by the caller; `maxattr` is the one `new` gave
         // the split op of `cmd`.
+        let family = unsafe { (*info).family };
+        // SAFETY: `family` is the `genl_family` of a `Registration<F>`,
+        // inside its pinned `Inner<F>`, registered (so alive) while
+        // requests run.
+        let inner = unsafe {
+            &*crate::container_of!(
+                family.cast::<Opaque<bindings::genl_family>>(),
+                Inner<F>,
+                family
+            )
+        };
+        // SAFETY: guaranteed by the caller; `maxattr` is the one `new` gave
+        // the split op of `cmd`.
         let info = unsafe { Info::from_raw(info, maxattr) };
-        F::doit(cmd, &info)?;
+        F::doit(&inner.data, cmd, &info)?;
         Ok(0)
     })
 }
 
 impl<F: Family> Registration<F> {
-    /// Registers family `F`.
-    pub fn new(module: &'static ThisModule) -> Result<Self> {
+    /// Registers family `F` with state `data`.
+    pub fn new(module: &'static ThisModule, data: impl PinInit<F::Data, Error>) -> Result<Self> {
         let name = F::NAME.as_bytes();
         if name.is_empty() || name.len() >= bindings::GENL_NAMSIZ as usize || F::OPS.is_empty() {
             return Err(EINVAL);
@@ -435,18 +464,25 @@ impl<F: Family> Registration<F> {
         // Strict validation for every command of a new family.
         fam.resv_start_op = F::OPS[F::OPS.len() - 1].cmd + 1;
         fam.module = module.as_ptr();
-        let family = KBox::new(Opaque::new(fam), GFP_KERNEL)?;
+        let inner = KBox::pin_init(
+            try_pin_init!(Inner::<F> {
+                family: Opaque::new(fam),
+                data <- data,
+            }? Error),
+            GFP_KERNEL,
+        )?;
 
-        // SAFETY: `family` is a fully initialised family on the heap whose
-        // address is stable; it and the `ops` table it points to live until
-        // `drop` unregisters it.
-        to_result(unsafe { bindings::genl_register_family(family.get()) })?;
+        // SAFETY: `inner.family` is a fully initialised family, pinned on
+        // the heap; it and the `ops` table it points to live until `drop`
+        // unregisters it.
+        to_result(unsafe { bindings::genl_register_family(inner.family.get()) })?;
         // INVARIANT: registered above.
-        Ok(Self {
-            family,
-            _ops: ops,
-            _p: PhantomData,
-        })
+        Ok(Self { inner, _ops: ops })
+    }
+
+    /// The family's state.
+    pub fn data(&self) -> &F::Data {
+        &self.inner.data
     }
 }
 
@@ -454,6 +490,6 @@ impl<F: Family> Drop for Registration<F> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants the family is registered. After
         // this returns no callback runs any more.
-        unsafe { bindings::genl_unregister_family(self.family.get()) };
+        unsafe { bindings::genl_unregister_family(self.inner.family.get()) };
     }
 }
