@@ -15,18 +15,10 @@ import struct
 import subprocess
 import sys
 
-KSRC = os.environ.get("KSRC")
-if not KSRC:
-    print("1..0 # SKIP KSRC (kernel tree) not set")
-    sys.exit(4)
-sys.path.insert(0, os.path.join(KSRC, "tools/testing/selftests"))
-sys.path.insert(0, os.path.join(KSRC, "tools/net"))
+from devmem_rs import (NlError, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true,
+                       port_netdev, skip_without_ports, spec)
 
-# pylint: disable=wrong-import-position
-from net.lib.py import ksft_run, ksft_exit, ksft_eq, ksft_true
-from ynl.lib import YnlFamily, NlError
-
-SPEC = os.path.join(KSRC, "Documentation/netlink/specs/netdev.yaml")
+SPEC = spec("netdev")
 UDMABUF_CREATE = 0x40187542  # _IOW('u', 0x42, struct udmabuf_create)
 F_ADD_SEALS = 1033
 F_SEAL_SHRINK = 0x0002
@@ -34,15 +26,8 @@ MFD_ALLOW_SEALING = 0x0002
 SIZE = 4 << 20
 
 
-def port_netdev(n):
-    path = f"/sys/bus/platform/devices/gve-rs-emu.{n}/net"
-    return os.listdir(path)[0] if os.path.isdir(path) else None
-
-
+skip_without_ports()
 IFNAME = port_netdev(0)
-if not IFNAME:
-    print("1..0 # SKIP no emulated port pair (CONFIG_GVE_RS_EMU)")
-    sys.exit(4)
 IFINDEX = int(open(f"/sys/class/net/{IFNAME}/ifindex").read())
 
 

@@ -11,19 +11,10 @@ import os
 import subprocess
 import sys
 
-KSRC = os.environ.get("KSRC")
-if not KSRC:
-    print("1..0 # SKIP KSRC (kernel tree) not set")
-    sys.exit(4)
-sys.path.insert(0, os.path.join(KSRC, "tools/testing/selftests"))
-sys.path.insert(0, os.path.join(KSRC, "tools/net"))
+from devmem_rs import (KSRC, NlError, YnlFamily, ksft_eq, ksft_exit, ksft_in,
+                       ksft_run, ksft_true, spec)
 
-# pylint: disable=wrong-import-position
-from net.lib.py import ksft_run, ksft_exit, ksft_eq, ksft_in, ksft_true
-from ynl.lib import YnlFamily, NlError
-
-SPECS = os.path.join(KSRC, "Documentation/netlink/specs")
-SPEC = os.path.join(SPECS, "devmem.yaml")
+SPEC = spec("devmem")
 
 # The devmem user ABI of Linux 6.12 (include/uapi/asm-generic/socket.h,
 # include/linux/socket.h, include/uapi/linux/uio.h, net/core/sock.c).
@@ -57,7 +48,7 @@ def caps_get_cli() -> None:
 
 def family_registered() -> None:
     """The genetlink controller lists the family, its version and its op."""
-    ctrl = YnlFamily(os.path.join(SPECS, "nlctrl.yaml"))
+    ctrl = YnlFamily(spec("nlctrl"))
     fam = ctrl.getfamily({"family-name": "devmem"})
     ksft_eq(fam["family-name"], "devmem")
     ksft_eq(fam["version"], 1)

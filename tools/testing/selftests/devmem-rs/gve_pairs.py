@@ -13,32 +13,13 @@ import subprocess
 import sys
 import time
 
-KSRC = os.environ.get("KSRC")
-if not KSRC:
-    print("1..0 # SKIP KSRC (kernel tree) not set")
-    sys.exit(4)
-sys.path.insert(0, os.path.join(KSRC, "tools/testing/selftests"))
-sys.path.insert(0, os.path.join(KSRC, "tools/net"))
+from devmem_rs import (HERE, YnlFamily, errno_of, ksft_eq, ksft_exit, ksft_run,
+                       ksft_true, port_netdev, skip_without_ports, spec)
 
-# pylint: disable=wrong-import-position
-from net.lib.py import ksft_run, ksft_exit, ksft_eq, ksft_true
-from ynl.lib import YnlFamily, NlError
-
-SPEC = os.path.join(KSRC, "Documentation/netlink/specs/gve_emu.yaml")
-HERE = os.path.dirname(os.path.abspath(__file__))
+SPEC = spec("gve_emu")
 
 
-def netdev(port):
-    path = f"/sys/bus/platform/devices/gve-rs-emu.{port}/net"
-    return os.listdir(path)[0] if os.path.isdir(path) else None
-
-
-def errno_of(fn, *args):
-    try:
-        fn(*args)
-        return 0
-    except NlError as e:
-        return -e.nl_msg.error
+netdev = port_netdev
 
 
 def sh(cmd):
@@ -106,9 +87,7 @@ def delete_under_traffic():
 
 
 def main():
-    if netdev(0) is None:
-        print("1..0 # SKIP no emulated port pair (CONFIG_GVE_RS_EMU)")
-        sys.exit(4)
+    skip_without_ports()
     ksft_run([new_and_del, lowest_free_id, bad_requests, delete_under_traffic])
     ksft_exit()
 

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Shared set-up of the devmem-rs Python selftests.
+
+Finds the kernel tree (KSRC: the 6.12 tree devmem-rs is built in, with our
+netlink specs linked into it) and makes its ksft library and ynl
+importable; skips the test (KTAP, exit 4) without it.
+"""
+
+import os
+import sys
+
+KSRC = os.environ.get("KSRC")
+if not KSRC:
+    print("1..0 # SKIP KSRC (kernel tree) not set")
+    sys.exit(4)
+sys.path.insert(0, os.path.join(KSRC, "tools/testing/selftests"))
+sys.path.insert(0, os.path.join(KSRC, "tools/net"))
+
+# pylint: disable=wrong-import-position,unused-import
+from net.lib.py import ksft_run, ksft_exit, ksft_eq, ksft_in, ksft_true  # noqa: E402,F401
+from ynl.lib import YnlFamily, NlError  # noqa: E402,F401
+
+SPECS = os.path.join(KSRC, "Documentation/netlink/specs")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def spec(name):
+    """Path of netlink spec NAME.yaml in the kernel tree."""
+    return os.path.join(SPECS, f"{name}.yaml")
+
+
+def errno_of(fn, *args):
+    """Runs a ynl request; returns 0, or the errno of its failure."""
+    try:
+        fn(*args)
+        return 0
+    except NlError as e:
+        return -e.nl_msg.error
+
+
+def port_netdev(port):
+    """The netdev of emulated port PORT (platform device gve-rs-emu.PORT)."""
+    path = f"/sys/bus/platform/devices/gve-rs-emu.{port}/net"
+    return os.listdir(path)[0] if os.path.isdir(path) else None
+
+
+def skip_without_ports():
+    """Skips the test (KTAP, exit 4) when there is no emulated port pair."""
+    if port_netdev(0) is None:
+        print("1..0 # SKIP no emulated port pair (CONFIG_GVE_RS_EMU)")
+        sys.exit(4)
