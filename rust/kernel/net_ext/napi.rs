@@ -66,11 +66,15 @@ impl<T: netdev::Driver, P: Poll<T>> Napi<T, P> {
             enabled: AtomicBool::new(false),
             _t: PhantomData,
             // SAFETY: `slot` is the pinned, uninitialised `napi_struct`;
-            // `netif_napi_add` initialises it and links it to the device,
-            // which is registered. `poll_callback` only runs after
-            // `enable`, when `data` is initialised.
+            // it is zeroed first (C drivers embed it in zeroed memory, and
+            // `netif_napi_add` reads `state`, warning if a stale
+            // `NAPI_STATE_LISTED` is set), then `netif_napi_add` initialises
+            // it and links it to the device, which is registered.
+            // `poll_callback` only runs after `enable`, when `data` is
+            // initialised.
             raw <- unsafe {
                 Opaque::ffi_init(move |slot: *mut bindings::napi_struct| {
+                    core::ptr::write_bytes(slot, 0, 1);
                     bindings::net_ext_netif_napi_add(
                         dev.as_ptr(),
                         slot,
