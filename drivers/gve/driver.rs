@@ -7,7 +7,7 @@ use kernel::net_ext::bh::BhDisabled;
 use kernel::net_ext::emu_nic::{self, Port, TxSeg, MAX_MTU, MAX_QUEUES};
 use kernel::net_ext::napi::Napi;
 use kernel::net_ext::netdev::{
-    self, Device, MappedSkb, Params, Registration, SkBuff, Stats64, TxResult,
+    self, Device, Features, MappedSkb, Params, Registration, SkBuff, Stats64, TxResult,
 };
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
@@ -33,6 +33,9 @@ impl emu_nic::Driver for GveDriver {
             parent: Some(dev),
             max_mtu: MAX_MTU,
             real_queues: DEFAULT_QUEUES.into(),
+            hw_features: Features::EMPTY,
+            features: Features::EMPTY,
+            ethtool: None,
         };
         let reg = Registration::new(&params, priv_)?;
         Ok(KBox::new(reg, GFP_KERNEL)?)

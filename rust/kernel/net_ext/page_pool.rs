@@ -200,6 +200,9 @@ impl<'a> RxQueue<'a> {
 ///     parent: Some(pdev.device()),
 ///     max_mtu: 0,
 ///     real_queues: 0,
+///     hw_features: netdev::Features::EMPTY,
+///     features: netdev::Features::EMPTY,
+///     ethtool: None,
 /// };
 /// let reg = Registration::<Nic>::new(&params, KBox::pin(0, GFP_KERNEL)?)?;
 /// assert!(RxQueue::new(reg.device(), 2).is_err());
