@@ -16,11 +16,11 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
 
 /// Rx buffers per queue (buffer ids).
-const RX_BUFS: usize = 512;
+pub(crate) const RX_BUFS: usize = 512;
 /// Bytes of each header buffer.
 const HDR_BUF: usize = 256;
 /// Tx frames in flight per queue (completion tags).
-const TX_SLOTS: usize = 1024;
+pub(crate) const TX_SLOTS: usize = 1024;
 /// Bytes copied into the linear part of an skb when the device did not
 /// split headers from payload (the rest stays in the page).
 const COPYBREAK: usize = 256;
