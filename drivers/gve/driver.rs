@@ -3,18 +3,20 @@
 //! Device glue: probe, and the net_device operations.
 
 use crate::queue::{Irq, QueuePoller, QueueStats, Rx};
-use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::net_ext::bh::BhDisabled;
-use kernel::net_ext::emu_nic::{self, Port, TxSeg, MAX_MTU, MAX_QUEUES};
+use kernel::net_ext::emu_nic::{
+    self, Port, TxSeg, MAX_FLOW_RULES, MAX_MTU, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN,
+};
+use kernel::net_ext::ethtool::{FlowRule, OpsTable};
 use kernel::net_ext::napi::Napi;
 use kernel::net_ext::netdev::{
-    self, Device, MappedSkb, Params, Registration, SkBuff, Stats64, TxResult,
+    self, Device, Features, MappedSkb, Params, Registration, Rtnl, SkBuff, Stats64, TxResult,
 };
-use kernel::net_ext::queue_mgmt::{self, QueueMgmt, Rtnl};
+use kernel::net_ext::queue_mgmt::{self, QueueMgmt};
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::{Arc, Mutex, SpinLock};
 use kernel::types::ARef;
-use kernel::{c_str, new_spinlock};
+use kernel::{c_str, new_mutex, new_spinlock};
 
 /// Queues in use when a port is probed.
 const DEFAULT_QUEUES: u16 = 4;
@@ -36,6 +38,9 @@ impl emu_nic::Driver for GveDriver {
             max_mtu: MAX_MTU,
             real_queues: DEFAULT_QUEUES.into(),
             queue_mgmt: Some(queue_mgmt::ops_table::<GveNetdev>()),
+            hw_features: Features::NTUPLE,
+            features: Features::NTUPLE,
+            ethtool: Some(OpsTable::get()),
         };
         let reg = Registration::new(&params, priv_)?;
         Ok(KBox::new(reg, GFP_KERNEL)?)
@@ -57,12 +62,73 @@ pub(crate) struct Priv {
     /// transmit path reads it in softirq context).
     #[pin]
     pub(crate) queues: SpinLock<Option<Arc<Queues>>>,
-    /// Counters of queues that were torn down, so totals survive a stop.
+    /// Counters of queues that were torn down, by queue, so totals
+    /// survive a stop (and a change of channels).
     #[pin]
-    pub(crate) old_stats: SpinLock<QueueStats>,
-    /// Header split (`ethtool -G tcp-data-split`); off by default, as in
-    /// gve. Payload pools take unreadable memory only while it is on.
-    pub(crate) hsplit: AtomicBool,
+    pub(crate) old_stats: SpinLock<[QueueStats; MAX_QUEUES]>,
+    /// What ethtool configured; changed and applied under RTNL.
+    #[pin]
+    pub(crate) cfg: Mutex<Config>,
+}
+
+/// Device configuration that survives stop and open, kept by the driver
+/// so that ethtool can read it back and `open` can program it again.
+pub(crate) struct Config {
+    /// TCP header split (ethtool `tcp-data-split`); off by default, as in
+    /// upstream gve.
+    pub(crate) hsplit: bool,
+    /// RSS hash key (Toeplitz).
+    pub(crate) rss_key: [u8; RSS_KEY_LEN],
+    /// RSS indirection table.
+    pub(crate) rss_indir: [u32; RSS_INDIR_LEN],
+    /// Ntuple rules by location ([`MAX_FLOW_RULES`] of them; on the heap,
+    /// the table is too large for the stack).
+    pub(crate) rules: KVec<Option<FlowRule>>,
+}
+
+/// The default RSS key: the Microsoft RSS verification suite's.
+const DEFAULT_RSS_KEY: [u8; RSS_KEY_LEN] = [
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+];
+
+impl Config {
+    fn new(nq: u32) -> Result<Self> {
+        let mut cfg = Self {
+            hsplit: false,
+            rss_key: DEFAULT_RSS_KEY,
+            rss_indir: [0; RSS_INDIR_LEN],
+            rules: KVec::from_elem(None, MAX_FLOW_RULES, GFP_KERNEL)?,
+        };
+        cfg.default_indir(nq);
+        Ok(cfg)
+    }
+
+    /// Spreads RSS evenly over `nq` queues (`ethtool_rxfh_indir_default`).
+    pub(crate) fn default_indir(&mut self, nq: u32) {
+        for (i, e) in self.rss_indir.iter_mut().enumerate() {
+            *e = (i as u32).checked_rem(nq).unwrap_or(0);
+        }
+    }
+
+    /// Programs the RSS key and table into the port.
+    pub(crate) fn program_rss(&self, port: &dyn Port) -> Result {
+        program_rss(port, &self.rss_key, &self.rss_indir)
+    }
+}
+
+/// Programs an RSS key and table into the port.
+pub(crate) fn program_rss(
+    port: &dyn Port,
+    key: &[u8; RSS_KEY_LEN],
+    indir: &[u32; RSS_INDIR_LEN],
+) -> Result {
+    let mut table = [0u16; RSS_INDIR_LEN];
+    for (d, s) in table.iter_mut().zip(indir.iter()) {
+        *d = u16::try_from(*s).map_err(|_| EINVAL)?;
+    }
+    port.set_rss(key, &table)
 }
 
 impl Priv {
@@ -71,12 +137,26 @@ impl Priv {
             port,
             dma_dev: dev.into(),
             queues <- new_spinlock!(None),
-            old_stats <- new_spinlock!(QueueStats::default()),
-            hsplit: AtomicBool::new(false),
+            old_stats <- new_spinlock!([QueueStats::default(); MAX_QUEUES]),
+            cfg <- new_mutex!(Config::new(DEFAULT_QUEUES.into())?),
         })
     }
 
-    fn queues(&self) -> Option<Arc<Queues>> {
+    /// Counters of queue `q`: of its torn-down instances plus, while up,
+    /// of the live one.
+    pub(crate) fn queue_stats(&self, q: usize) -> QueueStats {
+        let mut s = {
+            let _bh = BhDisabled::new();
+            let s = self.old_stats.lock().get(q).copied().unwrap_or_default();
+            s
+        };
+        if let Some(n) = self.queues().as_ref().and_then(|qs| qs.napis.get(q)) {
+            s.add(&n.data().stats());
+        }
+        s
+    }
+
+    pub(crate) fn queues(&self) -> Option<Arc<Queues>> {
         let _bh = BhDisabled::new();
         let q = self.queues.lock().clone();
         q
@@ -90,11 +170,15 @@ pub(crate) struct GveNetdev;
 impl netdev::Driver for GveNetdev {
     type Data = Priv;
 
-    fn open(dev: &Device<Self>, rtnl: &Rtnl<'_>) -> Result {
+    fn open(dev: &Device<Self>, rtnl: &Rtnl) -> Result {
         let p = dev.data();
         let nq = dev.real_num_rx_queues() as u16;
-        p.port.set_header_split(p.hsplit.load(Ordering::Relaxed));
         p.port.enable(nq)?;
+        // Enabling resets the port's RSS table: program ours again.
+        if let Err(e) = p.cfg.lock().program_rss(&*p.port) {
+            let _ = p.port.enable(0);
+            return Err(e);
+        }
         let mut napis = KVec::with_capacity(nq.into(), GFP_KERNEL)?;
         for q in 0..nq {
             let poller = QueuePoller::new(dev, rtnl, q)?;
@@ -126,7 +210,7 @@ impl netdev::Driver for GveNetdev {
         Ok(())
     }
 
-    fn stop(dev: &Device<Self>, _rtnl: &Rtnl<'_>) -> Result {
+    fn stop(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         let p = dev.data();
         dev.tx_disable();
         dev.carrier_off();
@@ -142,13 +226,14 @@ impl netdev::Driver for GveNetdev {
             }
             // Stop the device before freeing what it may write to.
             let _ = p.port.enable(0);
-            let mut total = QueueStats::default();
             for n in queues.napis.iter() {
                 n.data().teardown();
-                total.add(&n.data().stats());
             }
             let _bh = BhDisabled::new();
-            p.old_stats.lock().add(&total);
+            let mut old = p.old_stats.lock();
+            for (o, n) in old.iter_mut().zip(queues.napis.iter()) {
+                o.add(&n.data().stats());
+            }
         }
         Ok(())
     }
@@ -173,19 +258,22 @@ impl netdev::Driver for GveNetdev {
 
     fn get_stats64(dev: &Device<Self>, stats: &mut Stats64) {
         let p = dev.data();
-        let mut total = {
-            let _bh = BhDisabled::new();
-            let s = *p.old_stats.lock();
-            s
-        };
-        if let Some(queues) = p.queues() {
-            for n in queues.napis.iter() {
-                total.add(&n.data().stats());
-            }
+        let mut total = QueueStats::default();
+        for q in 0..MAX_QUEUES {
+            total.add(&p.queue_stats(q));
         }
         stats.add_rx(total.rx_packets, total.rx_bytes);
         stats.add_tx(total.tx_packets, total.tx_bytes);
         stats.add_dropped(total.rx_dropped, total.tx_dropped);
+    }
+
+    fn set_features(dev: &Device<Self>, features: Features) -> Result {
+        // Turning ntuple off deletes every rule (as gve does; ncdevmem
+        // relies on "ntuple off, on" to clear the table).
+        if dev.features().contains(Features::NTUPLE) && !features.contains(Features::NTUPLE) {
+            crate::ethtool::clear_rules(dev.data());
+        }
+        Ok(())
     }
 }
 
@@ -196,7 +284,7 @@ impl netdev::Driver for GveNetdev {
 impl QueueMgmt for GveNetdev {
     type QueueMem = Rx;
 
-    fn queue_mem_alloc(dev: &Device<Self>, rtnl: &Rtnl<'_>, idx: u32) -> Result<KBox<Rx>> {
+    fn queue_mem_alloc(dev: &Device<Self>, rtnl: &Rtnl, idx: u32) -> Result<KBox<Rx>> {
         // Down: the core just records the provider; `open` picks it up.
         if dev.data().queues().is_none() {
             return Err(ENETDOWN);
@@ -207,7 +295,7 @@ impl QueueMgmt for GveNetdev {
         Rx::new(dev, rtnl, idx as u16)
     }
 
-    fn queue_stop(dev: &Device<Self>, _rtnl: &Rtnl<'_>, idx: u32) -> Result<KBox<Rx>> {
+    fn queue_stop(dev: &Device<Self>, _rtnl: &Rtnl, idx: u32) -> Result<KBox<Rx>> {
         let p = dev.data();
         let queues = p.queues().ok_or(ENETDOWN)?;
         let napi = queues.napis.get(idx as usize).ok_or(ERANGE)?;
@@ -223,7 +311,7 @@ impl QueueMgmt for GveNetdev {
 
     fn queue_start(
         dev: &Device<Self>,
-        _rtnl: &Rtnl<'_>,
+        _rtnl: &Rtnl,
         idx: u32,
         mem: &mut Option<KBox<Rx>>,
     ) -> Result {

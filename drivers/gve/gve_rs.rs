@@ -10,6 +10,7 @@ use kernel::net_ext::emu_nic;
 use kernel::prelude::*;
 
 mod driver;
+mod ethtool;
 mod queue;
 
 module! {

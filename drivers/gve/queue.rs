@@ -9,19 +9,19 @@ use kernel::net_ext::bh::BhDisabled;
 use kernel::net_ext::dma::CoherentBuffer;
 use kernel::net_ext::emu_nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
 use kernel::net_ext::napi::{NapiRef, Poll};
+use kernel::net_ext::netdev::Rtnl;
 use kernel::net_ext::netdev::{Device, MappedSkb, SkBuff};
 use kernel::net_ext::page_pool::{Netmem, PagePool, Params, RxQueue};
-use kernel::net_ext::queue_mgmt::Rtnl;
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
 
 /// Rx buffers per queue (buffer ids).
-const RX_BUFS: usize = 512;
+pub(crate) const RX_BUFS: usize = 512;
 /// Bytes of each header buffer.
 const HDR_BUF: usize = 256;
 /// Tx frames in flight per queue (completion tags).
-const TX_SLOTS: usize = 1024;
+pub(crate) const TX_SLOTS: usize = 1024;
 /// Bytes copied into the linear part of an skb when the device did not
 /// split headers from payload (the rest stays in the page).
 const COPYBREAK: usize = 256;
@@ -113,14 +113,14 @@ impl Rx {
     /// Memory for rx queue `q` of `dev`: a page pool for payloads (able to
     /// take a memory provider's unreadable buffers when header split is on)
     /// and header buffers in host memory.
-    pub(crate) fn new(dev: &Device<GveNetdev>, rtnl: &Rtnl<'_>, q: u16) -> Result<KBox<Self>> {
+    pub(crate) fn new(dev: &Device<GveNetdev>, rtnl: &Rtnl, q: u16) -> Result<KBox<Self>> {
         let p = dev.data();
         let params = Params::new(&p.dma_dev, RX_BUFS as u32);
         let rxq = RxQueue::new(dev, q.into())?;
         // Without header split the driver must read the headers from the
         // payload buffer: never take unreadable memory then (binding a
         // dma-buf to the queue fails with ENODATA).
-        let unreadable = p.hsplit.load(Ordering::Relaxed);
+        let unreadable = p.cfg.lock().hsplit;
         let pool = PagePool::new_for_rx_queue_rtnl(&params, &rxq, unreadable, rtnl)?;
         let hdrs = CoherentBuffer::new(&p.dma_dev, RX_BUFS * HDR_BUF, GFP_KERNEL)?;
         let mut bufs = KVec::with_capacity(RX_BUFS, GFP_KERNEL)?;
@@ -170,7 +170,7 @@ impl QueuePoller {
     /// buffers are allocated here, in process context under RTNL).
     pub(crate) fn new(
         dev: &Device<GveNetdev>,
-        rtnl: &Rtnl<'_>,
+        rtnl: &Rtnl,
         q: u16,
     ) -> Result<impl PinInit<Self, Error>> {
         let rx = Rx::new(dev, rtnl, q)?;

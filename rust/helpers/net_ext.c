@@ -86,6 +86,11 @@ bool rust_helper_net_ext_netif_running(const struct net_device *dev)
 	return netif_running(dev);
 }
 
+bool rust_helper_net_ext_netif_is_rxfh_configured(const struct net_device *dev)
+{
+	return netif_is_rxfh_configured(dev);
+}
+
 void rust_helper_net_ext_netif_tx_start_all_queues(struct net_device *dev)
 {
 	netif_tx_start_all_queues(dev);

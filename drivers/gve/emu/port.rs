@@ -24,7 +24,7 @@ use kernel::{c_str, new_spinlock};
 /// Slots of each ring.
 const RING_SIZE: usize = 1024;
 /// Most flow steering rules.
-pub(crate) const MAX_RULES: usize = 64;
+pub(crate) const MAX_RULES: usize = MAX_FLOW_RULES;
 
 struct RxQueue {
     bufs: Ring<RxBuf>,

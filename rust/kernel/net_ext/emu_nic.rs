@@ -33,6 +33,8 @@ pub const MAX_MTU: u32 = 9000;
 pub const RSS_KEY_LEN: usize = 40;
 /// RSS indirection table length.
 pub const RSS_INDIR_LEN: usize = 128;
+/// Flow steering rule locations (0..`MAX_FLOW_RULES`).
+pub const MAX_FLOW_RULES: usize = 64;
 
 /// An rx buffer posted on a buffer queue (GVE DQO: buffer id, header and
 /// payload buffer addresses).

@@ -10,6 +10,7 @@ pub mod devmem_uapi;
 pub mod dma;
 pub mod emu_nic;
 pub mod emu_packet;
+pub mod ethtool;
 pub mod genl;
 pub mod napi;
 pub mod netdev;

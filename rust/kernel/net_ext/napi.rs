@@ -65,15 +65,16 @@ impl<T: netdev::Driver, P: Poll<T>> Napi<T, P> {
             data <- data,
             enabled: AtomicBool::new(false),
             _t: PhantomData,
-            // SAFETY: `slot` is the pinned, uninitialised `napi_struct`,
-            // valid for writes; we zero it, `netif_napi_add` initialises it and links it to the device,
-            // which is registered. `poll_callback` only runs after
-            // `enable`, when `data` is initialised.
+            // SAFETY: `slot` is the pinned, uninitialised `napi_struct`;
+            // it is zeroed first (C drivers embed it in zeroed memory, and
+            // `netif_napi_add` reads `state`, warning if a stale
+            // `NAPI_STATE_LISTED` is set), then `netif_napi_add` initialises
+            // it and links it to the device, which is registered.
+            // `poll_callback` only runs after `enable`, when `data` is
+            // initialised.
             raw <- unsafe {
                 Opaque::ffi_init(move |slot: *mut bindings::napi_struct| {
-                    // `netif_napi_add` expects zeroed memory (it WARNs on
-                    // a stale NAPI_STATE_LISTED bit).
-                    slot.write_bytes(0, 1);
+                    core::ptr::write_bytes(slot, 0, 1);
                     bindings::net_ext_netif_napi_add(
                         dev.as_ptr(),
                         slot,

@@ -13,7 +13,7 @@
 use crate::alloc::{flags::GFP_ATOMIC, KBox, KVec};
 use crate::bindings;
 use crate::error::{code::*, from_result, to_result, Result};
-use crate::net_ext::queue_mgmt::{OpsTable as QueueMgmtOps, Rtnl};
+use crate::net_ext::queue_mgmt::OpsTable as QueueMgmtOps;
 use crate::prelude::*;
 use crate::types::Opaque;
 use core::marker::PhantomData;
@@ -25,12 +25,12 @@ pub trait Driver: Sized + 'static {
     type Data: Send + Sync;
 
     /// Brings the device up (`ndo_open`, under RTNL).
-    fn open(_dev: &Device<Self>, _rtnl: &Rtnl<'_>) -> Result {
+    fn open(_dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         Ok(())
     }
 
     /// Brings the device down (`ndo_stop`, under RTNL).
-    fn stop(_dev: &Device<Self>, _rtnl: &Rtnl<'_>) -> Result {
+    fn stop(_dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         Ok(())
     }
 
@@ -41,6 +41,60 @@ pub trait Driver: Sized + 'static {
     /// Fills the device's statistics (`ndo_get_stats64`, any context).
     fn get_stats64(_dev: &Device<Self>, _stats: &mut Stats64) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Applies a change of features (`ndo_set_features`, under RTNL, for
+    /// example from `ethtool -K`): `features` is the new set,
+    /// [`Device::features`] still the old one. On success the core stores
+    /// the new set; on failure it keeps the old one.
+    fn set_features(_dev: &Device<Self>, _features: Features) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// Proof that the caller holds the RTNL lock, handed to callbacks that
+/// run under it; some [`Device`] methods need it.
+///
+/// It cannot be sent to another thread nor outlive the callback it was
+/// handed to.
+pub struct Rtnl(PhantomData<*mut ()>);
+
+impl Rtnl {
+    const HELD: Self = Self(PhantomData);
+
+    /// # Safety
+    ///
+    /// The caller must hold the RTNL lock for `'a`.
+    pub(crate) unsafe fn assume_held<'a>() -> &'a Self {
+        &Self::HELD
+    }
+}
+
+/// Netdev features (`netdev_features_t`, `NETIF_F_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features(u64);
+
+impl Features {
+    /// No feature.
+    pub const EMPTY: Self = Self(0);
+    /// Ntuple filters for rx flow steering (`NETIF_F_NTUPLE`).
+    pub const NTUPLE: Self = Self(1 << bindings::NETIF_F_NTUPLE_BIT);
+
+    /// Whether every feature of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The C bit mask.
+    pub const fn bits(self) -> u64 {
+        self.0
+    }
+}
+
+impl core::ops::BitOr for Features {
+    type Output = Self;
+    fn bitor(self, o: Self) -> Self {
+        Self(self.0 | o.0)
     }
 }
 
@@ -137,7 +191,7 @@ impl<T: Driver> Device<T> {
 
     /// Whether a memory provider (e.g. a devmem binding) is installed on
     /// rx queue `idx`.
-    pub fn rx_queue_has_provider(&self, _rtnl: &Rtnl<'_>, idx: u32) -> bool {
+    pub fn rx_queue_has_provider(&self, _rtnl: &Rtnl, idx: u32) -> bool {
         // SAFETY: By the type invariants the device is valid; RTNL keeps
         // the queue's provider stable; the helper checks the index.
         unsafe { bindings::net_ext_rx_queue_has_mp(self.as_ptr(), idx) }
@@ -147,6 +201,36 @@ impl<T: Driver> Device<T> {
     pub fn real_num_rx_queues(&self) -> u32 {
         // SAFETY: By the type invariants the device is valid.
         unsafe { (*self.as_ptr()).real_num_rx_queues }
+    }
+
+    /// Sets the number of tx and rx queues in use (at most the allocated
+    /// ones, else `EINVAL`). Under RTNL, as `rtnl` proves.
+    pub fn set_real_num_queues(&self, _rtnl: &Rtnl, txq: u32, rxq: u32) -> Result {
+        // SAFETY: By the type invariants the device is valid; RTNL is
+        // held, as the callees require of a registered device.
+        to_result(unsafe { bindings::netif_set_real_num_queues(self.as_ptr(), txq, rxq) })
+    }
+
+    /// The features turned on.
+    pub fn features(&self) -> Features {
+        // SAFETY: By the type invariants the device is valid; the core
+        // changes `features` under RTNL, a racing read sees the old or the
+        // new set.
+        Features(unsafe { core::ptr::read_volatile(&(*self.as_ptr()).features) })
+    }
+
+    /// The features the user may turn on or off.
+    pub fn hw_features(&self) -> Features {
+        // SAFETY: As for `features`.
+        Features(unsafe { core::ptr::read_volatile(&(*self.as_ptr()).hw_features) })
+    }
+
+    /// Whether the user configured the RSS indirection table
+    /// (`IFF_RXFH_CONFIGURED`): the driver then keeps it when the number
+    /// of queues changes, instead of spreading over the new count.
+    pub fn rxfh_configured(&self) -> bool {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::net_ext_netif_is_rxfh_configured(self.as_ptr()) }
     }
 }
 
@@ -349,7 +433,7 @@ impl Stats64 {
 }
 
 /// Parameters of a new Ethernet device.
-pub struct Params<'a> {
+pub struct Params<'a, T: Driver> {
     /// Name or pattern (`"eth%d"`).
     pub name: &'a CStr,
     /// Number of tx queues.
@@ -367,6 +451,12 @@ pub struct Params<'a> {
     /// Per-queue restart operations
     /// ([`crate::net_ext::queue_mgmt::ops_table`]), if supported.
     pub queue_mgmt: Option<&'static QueueMgmtOps>,
+    /// Features the user may change (`hw_features`).
+    pub hw_features: Features,
+    /// Features on at first (`features`).
+    pub features: Features,
+    /// Ethtool operations (`ethtool_ops`), if any.
+    pub ethtool: Option<&'static crate::net_ext::ethtool::OpsTable<T>>,
 }
 
 /// A registered Ethernet device with driver `T`; unregistered and freed
@@ -375,7 +465,8 @@ pub struct Params<'a> {
 /// # Invariants
 ///
 /// `dev` is a registered `net_device` whose private area holds a pointer to
-/// `*data`, and whose ops are `Adapter::<T>::VTABLE`.
+/// `*data`, and whose ops are `Adapter::<T>::VTABLE` (and its ethtool ops,
+/// if any, an [`OpsTable<T>`](crate::net_ext::ethtool::OpsTable)).
 ///
 /// # Examples
 ///
@@ -383,7 +474,7 @@ pub struct Params<'a> {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::netdev::{self, Device, Params, Registration, SkBuff, TxResult};
+/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, SkBuff, TxResult};
 /// use kernel::prelude::*;
 /// use core::sync::atomic::{AtomicU64, Ordering};
 ///
@@ -407,6 +498,9 @@ pub struct Params<'a> {
 ///     max_mtu: 9000,
 ///     real_queues: 0,
 ///     queue_mgmt: None,
+///     hw_features: Features::EMPTY,
+///     features: Features::EMPTY,
+///     ethtool: None,
 /// };
 /// let reg = Registration::<Sink>::new(&params, KBox::pin(AtomicU64::new(0), GFP_KERNEL)?)?;
 /// assert!(reg.device().ifindex() > 0);
@@ -427,7 +521,7 @@ unsafe impl<T: Driver> Sync for Registration<T> {}
 
 impl<T: Driver> Registration<T> {
     /// Allocates and registers an Ethernet device driven by `T`.
-    pub fn new(params: &Params<'_>, data: Pin<KBox<T::Data>>) -> Result<Self> {
+    pub fn new(params: &Params<'_, T>, data: Pin<KBox<T::Data>>) -> Result<Self> {
         if params.txqs == 0 || params.rxqs == 0 {
             return Err(EINVAL);
         }
@@ -459,6 +553,11 @@ impl<T: Driver> Registration<T> {
             if let Some(parent) = params.parent {
                 (*dev).dev.parent = parent.as_raw();
             }
+            if let Some(ops) = params.ethtool {
+                (*dev).ethtool_ops = ops.as_raw();
+            }
+            (*dev).hw_features |= params.hw_features.bits();
+            (*dev).features |= params.features.bits();
             bindings::net_ext_eth_hw_addr_set(dev, params.mac.as_ptr());
         }
         if params.real_queues != 0 {
@@ -546,6 +645,11 @@ impl<T: Driver> Adapter<T> {
         } else {
             None
         },
+        ndo_set_features: if T::HAS_SET_FEATURES {
+            Some(Self::set_features_callback)
+        } else {
+            None
+        },
         ndo_validate_addr: Some(bindings::eth_validate_addr),
         ndo_set_mac_address: Some(bindings::eth_mac_addr),
         // SAFETY: All-zero is "no such op" for the rest of the table.
@@ -563,7 +667,9 @@ impl<T: Driver> Adapter<T> {
         from_result(|| {
             // SAFETY: guaranteed by the caller; the core calls `ndo_open`
             // under RTNL.
-            T::open(unsafe { Device::from_raw(dev) }, &unsafe { Rtnl::new() })?;
+            T::open(unsafe { Device::from_raw(dev) }, unsafe {
+                Rtnl::assume_held()
+            })?;
             Ok(0)
         })
     }
@@ -575,7 +681,9 @@ impl<T: Driver> Adapter<T> {
         from_result(|| {
             // SAFETY: guaranteed by the caller; the core calls `ndo_stop`
             // under RTNL.
-            T::stop(unsafe { Device::from_raw(dev) }, &unsafe { Rtnl::new() })?;
+            T::stop(unsafe { Device::from_raw(dev) }, unsafe {
+                Rtnl::assume_held()
+            })?;
             Ok(0)
         })
     }
@@ -606,6 +714,20 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: guaranteed by the caller; `Stats64` is transparent.
         let (dev, stats) = unsafe { (Device::from_raw(dev), &mut *stats.cast::<Stats64>()) };
         T::get_stats64(dev, stats);
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn set_features_callback(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> core::ffi::c_int {
+        from_result(|| {
+            // SAFETY: guaranteed by the caller.
+            T::set_features(unsafe { Device::from_raw(dev) }, Features(features))?;
+            Ok(0)
+        })
     }
 }
 

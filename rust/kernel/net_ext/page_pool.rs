@@ -201,6 +201,9 @@ impl<'a> RxQueue<'a> {
 ///     max_mtu: 0,
 ///     real_queues: 0,
 ///     queue_mgmt: None,
+///     hw_features: netdev::Features::EMPTY,
+///     features: netdev::Features::EMPTY,
+///     ethtool: None,
 /// };
 /// let reg = Registration::<Nic>::new(&params, KBox::pin(0, GFP_KERNEL)?)?;
 /// assert!(RxQueue::new(reg.device(), 2).is_err());
@@ -247,7 +250,7 @@ impl PagePool {
         params: &Params<'_>,
         rxq: &RxQueue<'_>,
         unreadable: bool,
-        _rtnl: &crate::net_ext::queue_mgmt::Rtnl<'_>,
+        _rtnl: &crate::net_ext::netdev::Rtnl,
     ) -> Result<Self> {
         // SAFETY: The token proves RTNL is held.
         unsafe { Self::new_for_rx_queue(params, rxq, unreadable) }

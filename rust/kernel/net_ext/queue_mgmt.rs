@@ -23,26 +23,8 @@
 use crate::alloc::KBox;
 use crate::bindings;
 use crate::error::{code::*, from_result, Result};
-use crate::net_ext::netdev::{self, Device};
+use crate::net_ext::netdev::{self, Device, Rtnl};
 use core::marker::PhantomData;
-
-/// Proof that the caller holds RTNL (`rtnl_lock`), handed to callbacks the
-/// core runs under it.
-///
-/// # Invariants
-///
-/// RTNL is held for `'a`.
-pub struct Rtnl<'a>(PhantomData<&'a ()>);
-
-impl Rtnl<'_> {
-    /// # Safety
-    ///
-    /// The caller must hold RTNL for the returned object's lifetime.
-    pub(crate) unsafe fn new() -> Self {
-        // INVARIANT: guaranteed by the caller.
-        Self(PhantomData)
-    }
-}
 
 /// Queue restart operations of a driver.
 #[crate::prelude::vtable]
@@ -52,21 +34,17 @@ pub trait QueueMgmt: netdev::Driver {
 
     /// Builds new memory for rx queue `idx`. Fails with `ENETDOWN` when the
     /// device is down (the core then just records the provider).
-    fn queue_mem_alloc(
-        dev: &Device<Self>,
-        rtnl: &Rtnl<'_>,
-        idx: u32,
-    ) -> Result<KBox<Self::QueueMem>>;
+    fn queue_mem_alloc(dev: &Device<Self>, rtnl: &Rtnl, idx: u32) -> Result<KBox<Self::QueueMem>>;
 
     /// Stops rx queue `idx` and returns the memory it ran on, which must
     /// stay restartable by [`QueueMgmt::queue_start`].
-    fn queue_stop(dev: &Device<Self>, rtnl: &Rtnl<'_>, idx: u32) -> Result<KBox<Self::QueueMem>>;
+    fn queue_stop(dev: &Device<Self>, rtnl: &Rtnl, idx: u32) -> Result<KBox<Self::QueueMem>>;
 
     /// Starts rx queue `idx` on `mem`, taking it out of the option on
     /// success. On failure `mem` is left in place for the core to free.
     fn queue_start(
         dev: &Device<Self>,
-        rtnl: &Rtnl<'_>,
+        rtnl: &Rtnl,
         idx: u32,
         mem: &mut Option<KBox<Self::QueueMem>>,
     ) -> Result;
@@ -133,8 +111,8 @@ impl<T: QueueMgmt> Adapter<T> {
     ) -> core::ffi::c_int {
         from_result(|| {
             // SAFETY: guaranteed by the caller.
-            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::new()) };
-            let b = T::queue_mem_alloc(dev, &rtnl, u32::try_from(idx).map_err(|_| EINVAL)?)?;
+            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::assume_held()) };
+            let b = T::queue_mem_alloc(dev, rtnl, u32::try_from(idx).map_err(|_| EINVAL)?)?;
             // SAFETY: `mem` is the zeroed buffer of the core.
             unsafe { Self::put(mem, b) };
             Ok(0)
@@ -159,10 +137,10 @@ impl<T: QueueMgmt> Adapter<T> {
     ) -> core::ffi::c_int {
         from_result(|| {
             // SAFETY: guaranteed by the caller.
-            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::new()) };
+            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::assume_held()) };
             // SAFETY: guaranteed by the caller.
             let mut b = unsafe { Self::take(mem) };
-            let r = T::queue_start(dev, &rtnl, u32::try_from(idx).map_err(|_| EINVAL)?, &mut b);
+            let r = T::queue_start(dev, rtnl, u32::try_from(idx).map_err(|_| EINVAL)?, &mut b);
             if let Some(b) = b {
                 // SAFETY: `take` left the buffer null.
                 unsafe { Self::put(mem, b) };
@@ -181,8 +159,8 @@ impl<T: QueueMgmt> Adapter<T> {
     ) -> core::ffi::c_int {
         from_result(|| {
             // SAFETY: guaranteed by the caller.
-            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::new()) };
-            let b = T::queue_stop(dev, &rtnl, u32::try_from(idx).map_err(|_| EINVAL)?)?;
+            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::assume_held()) };
+            let b = T::queue_stop(dev, rtnl, u32::try_from(idx).map_err(|_| EINVAL)?)?;
             // SAFETY: `mem` is the core's zeroed buffer.
             unsafe { Self::put(mem, b) };
             Ok(0)

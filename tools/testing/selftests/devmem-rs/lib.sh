@@ -23,6 +23,20 @@ ktap_check() { # name cmd...
 		ktap_result "not ok" "$name"
 	fi
 }
+ktap_skip() { # name reason
+	KTAP_N=$((KTAP_N + 1))
+	echo "ok $KTAP_N $1 # SKIP $2"
+}
+ktap_fails() { # name cmd...: the command must fail
+	local name=$1
+	shift
+	if "$@" > /tmp/ktap.out 2>&1; then
+		sed 's/^/# /' /tmp/ktap.out | tail -n 20
+		ktap_result "not ok" "$name"
+	else
+		ktap_result ok "$name"
+	fi
+}
 ktap_skip_all() { echo "# SKIP $1"; }
 ktap_finish() {
 	echo "# Totals: pass:$((KTAP_N - KTAP_FAIL)) fail:$KTAP_FAIL"

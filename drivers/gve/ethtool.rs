@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Ethtool: driver info, channels, rings (header split), RSS, ntuple
+//! rules and per-queue statistics.
+//!
+//! Every operation runs under RTNL, like `open` and `stop`, so the
+//! configuration in [`Priv::cfg`] only changes with RTNL held.
+//!
+//! Channels are combined only (1 to [`MAX_QUEUES`]). Changing them while
+//! the device is up restarts it (stop, new queue count, open), as upstream
+//! gve does; if the restart fails the old count is restored.
+
+use crate::driver::{program_rss, GveNetdev, Priv};
+use crate::queue::{QueueStats, RX_BUFS, TX_SLOTS};
+use kernel::c_str;
+use kernel::net_ext::emu_nic::{FlowMatch, MAX_FLOW_RULES, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN};
+use kernel::net_ext::ethtool::{
+    Channels, DrvInfo, EthtoolOps, FlowRule, RingParam, RssHashFunc, RuleLocation, RuleLocs,
+    RxAction, RxfhGet, RxfhSet, Strings, TcpDataSplit,
+};
+use kernel::net_ext::netdev::{self, Device, Features, Rtnl};
+use kernel::prelude::*;
+
+/// A per-queue statistic: direction, name, value.
+type QueueStat = (&'static str, &'static str, fn(&QueueStats) -> u64);
+
+/// Per-queue statistics, in `ethtool -S` order; names are `rx<q>_packets`
+/// and so on.
+const QUEUE_STATS: [QueueStat; 7] = [
+    ("rx", "packets", |s| s.rx_packets),
+    ("rx", "bytes", |s| s.rx_bytes),
+    ("rx", "split", |s| s.rx_split),
+    ("rx", "unsplit", |s| s.rx_unsplit),
+    ("rx", "alloc_fail", |s| s.rx_alloc_fail),
+    ("tx", "packets", |s| s.tx_packets),
+    ("tx", "bytes", |s| s.tx_bytes),
+];
+/// Device statistics after the per-queue ones.
+const DEVICE_STATS: [&str; 2] = ["rx_no_buffer", "dma_errors"];
+
+/// Deletes every ntuple rule (ntuple turned off).
+pub(crate) fn clear_rules(p: &Priv) {
+    let mut cfg = p.cfg.lock();
+    for (loc, r) in cfg.rules.iter_mut().enumerate() {
+        if r.take().is_some() {
+            let _ = p.port.del_flow_rule(loc as u32);
+        }
+    }
+}
+
+/// The port's match for an ethtool rule.
+fn flow_match(r: &FlowRule) -> FlowMatch {
+    let s = &r.spec;
+    FlowMatch {
+        proto: s.flow_type.ip_proto(),
+        ipv6: s.flow_type.is_ipv6(),
+        src: s.src,
+        src_mask: s.src_mask,
+        dst: s.dst,
+        dst_mask: s.dst_mask,
+        sport: s.sport,
+        sport_mask: s.sport_mask,
+        dport: s.dport,
+        dport_mask: s.dport_mask,
+    }
+}
+
+fn set_queue_count(dev: &Device<GveNetdev>, rtnl: &Rtnl, n: u32) -> Result {
+    dev.set_real_num_queues(rtnl, n, n)?;
+    if !dev.rxfh_configured() {
+        // Not set by the user: spread RSS over the new queues.
+        dev.data().cfg.lock().default_indir(n);
+    }
+    Ok(())
+}
+
+#[vtable]
+impl EthtoolOps for GveNetdev {
+    const TCP_DATA_SPLIT: bool = true;
+    const RSS_KEY_SIZE: u32 = RSS_KEY_LEN as u32;
+    const RSS_INDIR_SIZE: u32 = RSS_INDIR_LEN as u32;
+    const NTUPLE_RULES: u32 = MAX_FLOW_RULES as u32;
+
+    fn get_drvinfo(_dev: &Device<Self>, info: &mut DrvInfo) {
+        info.set_driver(c_str!("gve_rs"));
+        info.set_version(c_str!("1.0.0"));
+        // The bus address is left to the core: the port's platform device
+        // name (gve-rs-emu.N).
+    }
+
+    fn get_channels(dev: &Device<Self>) -> Channels {
+        Channels {
+            max_combined: MAX_QUEUES as u32,
+            combined: dev.real_num_rx_queues(),
+            ..Default::default()
+        }
+    }
+
+    fn set_channels(dev: &Device<Self>, rtnl: &Rtnl, ch: &Channels) -> Result {
+        if ch.rx != 0 || ch.tx != 0 || ch.other != 0 {
+            return Err(EINVAL);
+        }
+        let n = ch.combined;
+        if n == 0 || n as usize > MAX_QUEUES {
+            return Err(EINVAL);
+        }
+        let old = dev.real_num_rx_queues();
+        if n == old {
+            return Ok(());
+        }
+        if !dev.is_running() {
+            return set_queue_count(dev, rtnl, n);
+        }
+        <Self as netdev::Driver>::stop(dev, rtnl)?;
+        let r =
+            set_queue_count(dev, rtnl, n).and_then(|()| <Self as netdev::Driver>::open(dev, rtnl));
+        if let Err(e) = r {
+            // Back to the queues that worked.
+            let _ = <Self as netdev::Driver>::stop(dev, rtnl);
+            let _ = set_queue_count(dev, rtnl, old);
+            let _ = <Self as netdev::Driver>::open(dev, rtnl);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn get_ringparam(dev: &Device<Self>) -> RingParam {
+        let hsplit = dev.data().cfg.lock().hsplit;
+        RingParam {
+            rx_max_pending: RX_BUFS as u32,
+            tx_max_pending: TX_SLOTS as u32,
+            rx_pending: RX_BUFS as u32,
+            tx_pending: TX_SLOTS as u32,
+            rx_buf_len: kernel::page::PAGE_SIZE as u32,
+            tcp_data_split: if hsplit {
+                TcpDataSplit::Enabled
+            } else {
+                TcpDataSplit::Disabled
+            },
+            ..Default::default()
+        }
+    }
+
+    fn set_ringparam(dev: &Device<Self>, rtnl: &Rtnl, rp: &RingParam) -> Result {
+        // Ring sizes are fixed.
+        if rp.rx_pending != RX_BUFS as u32
+            || rp.tx_pending != TX_SLOTS as u32
+            || rp.rx_mini_pending != 0
+            || rp.rx_jumbo_pending != 0
+        {
+            return Err(EINVAL);
+        }
+        let on = match rp.tcp_data_split {
+            TcpDataSplit::Unknown => return Ok(()),
+            TcpDataSplit::Disabled => false,
+            TcpDataSplit::Enabled => true,
+        };
+        // A bound dma-buf needs header split: the driver could not read
+        // the headers of an unsplit frame in device memory.
+        if !on && (0..dev.real_num_rx_queues()).any(|q| dev.rx_queue_has_provider(rtnl, q)) {
+            return Err(EBUSY);
+        }
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        p.port.set_header_split(on);
+        cfg.hsplit = on;
+        Ok(())
+    }
+
+    fn get_rxfh(dev: &Device<Self>, rss: &mut RxfhGet<'_>) -> Result {
+        let cfg = dev.data().cfg.lock();
+        rss.hfunc = RssHashFunc::Toeplitz;
+        if let Some(key) = rss.key.as_deref_mut() {
+            if key.len() != RSS_KEY_LEN {
+                return Err(EINVAL);
+            }
+            key.copy_from_slice(&cfg.rss_key);
+        }
+        if let Some(indir) = rss.indir.as_deref_mut() {
+            if indir.len() != RSS_INDIR_LEN {
+                return Err(EINVAL);
+            }
+            indir.copy_from_slice(&cfg.rss_indir);
+        }
+        Ok(())
+    }
+
+    fn set_rxfh(dev: &Device<Self>, rss: &RxfhSet<'_>) -> Result {
+        if rss.hfunc.is_some_and(|h| h != RssHashFunc::Toeplitz) {
+            return Err(EOPNOTSUPP);
+        }
+        let nq = dev.real_num_rx_queues();
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        let (mut key, mut table) = (cfg.rss_key, cfg.rss_indir);
+        if let Some(k) = rss.key {
+            if k.len() != RSS_KEY_LEN {
+                return Err(EINVAL);
+            }
+            key.copy_from_slice(k);
+        }
+        if let Some(indir) = rss.indir {
+            if indir.len() != RSS_INDIR_LEN || indir.iter().any(|&q| q >= nq) {
+                return Err(EINVAL);
+            }
+            table.copy_from_slice(indir);
+        }
+        // While down the port keeps it too; `open` programs it again.
+        program_rss(&*p.port, &key, &table)?;
+        (cfg.rss_key, cfg.rss_indir) = (key, table);
+        Ok(())
+    }
+
+    fn rule_count(dev: &Device<Self>) -> u32 {
+        dev.data().cfg.lock().rules.iter().flatten().count() as u32
+    }
+
+    fn get_rule(dev: &Device<Self>, loc: u32) -> Result<FlowRule> {
+        let cfg = dev.data().cfg.lock();
+        cfg.rules
+            .get(loc as usize)
+            .ok_or(EINVAL)?
+            .as_ref()
+            .copied()
+            .ok_or(ENOENT)
+    }
+
+    fn rule_locations(dev: &Device<Self>, locs: &mut RuleLocs<'_>) -> Result {
+        let cfg = dev.data().cfg.lock();
+        for (loc, r) in cfg.rules.iter().enumerate() {
+            if r.is_some() {
+                locs.push(loc as u32)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_rule(dev: &Device<Self>, rule: &FlowRule, loc: RuleLocation) -> Result<u32> {
+        if !dev.features().contains(Features::NTUPLE) {
+            return Err(EOPNOTSUPP);
+        }
+        let q = match rule.action {
+            RxAction::Queue(q) if q < dev.real_num_rx_queues() => q as u16,
+            RxAction::Queue(_) => return Err(EINVAL),
+            // The device cannot drop by rule.
+            RxAction::Drop => return Err(EOPNOTSUPP),
+        };
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        let loc = match loc {
+            RuleLocation::At(l) if (l as usize) < MAX_FLOW_RULES => l as usize,
+            RuleLocation::At(_) => return Err(EINVAL),
+            // The lowest free location: it matches before the others.
+            RuleLocation::Any => cfg.rules.iter().position(Option::is_none).ok_or(ENOSPC)?,
+        };
+        p.port.set_flow_rule(loc as u32, &flow_match(rule), q)?;
+        cfg.rules[loc] = Some(*rule);
+        Ok(loc as u32)
+    }
+
+    fn delete_rule(dev: &Device<Self>, loc: u32) -> Result {
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        let r = cfg.rules.get_mut(loc as usize).ok_or(EINVAL)?;
+        if r.is_none() {
+            return Err(ENOENT);
+        }
+        *r = None;
+        let _ = p.port.del_flow_rule(loc);
+        Ok(())
+    }
+
+    fn stats_count(dev: &Device<Self>) -> usize {
+        dev.real_num_rx_queues() as usize * QUEUE_STATS.len() + DEVICE_STATS.len()
+    }
+
+    fn stats_strings(dev: &Device<Self>, names: &mut Strings<'_>) {
+        for q in 0..dev.real_num_rx_queues() {
+            for (dir, name, _) in QUEUE_STATS.iter() {
+                names.push(format_args!("{dir}{q}_{name}"));
+            }
+        }
+        for name in DEVICE_STATS.iter() {
+            names.push(format_args!("{name}"));
+        }
+    }
+
+    fn stats(dev: &Device<Self>, data: &mut [u64]) {
+        let p = dev.data();
+        let mut out = data.iter_mut();
+        for q in 0..dev.real_num_rx_queues() as usize {
+            let s = p.queue_stats(q);
+            for (_, _, get) in QUEUE_STATS.iter() {
+                if let Some(d) = out.next() {
+                    *d = get(&s);
+                }
+            }
+        }
+        let ps = p.port.stats();
+        for v in [ps.rx_no_buffer, ps.dma_errors] {
+            if let Some(d) = out.next() {
+                *d = v;
+            }
+        }
+    }
+}
