@@ -14,8 +14,9 @@ import os
 import struct
 import subprocess
 import sys
+import time
 
-from devmem_rs import (NlError, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true,
+from devmem_rs import (KsftSkipEx, NlError, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true,
                        port_netdev, skip_without_ports, spec)
 
 SPEC = spec("netdev")
@@ -116,13 +117,56 @@ def device_down():
     ksft_eq(err, 100)  # ENETDOWN
 
 
+def new_ethtool():
+    """Debian 12's ethtool cannot set tcp-data-split: the one set-up
+    fetched, if any."""
+    path = os.path.join(os.environ.get("DEVMEM_CACHE", ""),
+                        "tools/ethtool-trixie/usr/sbin/ethtool")
+    return path if os.access(path, os.X_OK) else None
+
+
+def hsplit(on):
+    subprocess.run([new_ethtool(), "-G", IFNAME, "tcp-data-split",
+                    "on" if on else "off"], check=True, capture_output=True)
+
+
+def header_split_on_binds():
+    """Header split on: the bind succeeds, the queue's new page pool
+    reports the dma-buf, and closing the netlink socket unbinds."""
+    if not new_ethtool():
+        raise KsftSkipEx("no ethtool >= 6.7 for tcp-data-split")
+    hsplit(True)
+    try:
+        err, nl = bind([1])
+        ksft_eq(err, 0)
+        pools = nl.page_pool_get({}, dump=True)
+        bound = [p for p in pools if p.get("ifindex") == IFINDEX and "dmabuf" in p]
+        ksft_eq(len(bound), 1, comment=str(pools))
+        # Header split cannot go while the binding needs it.
+        r = subprocess.run([new_ethtool(), "-G", IFNAME, "tcp-data-split", "off"],
+                           capture_output=True, text=True)
+        ksft_true(r.returncode != 0, comment="tcp-data-split off refused while bound")
+        del nl  # closing the socket unbinds (and restarts the queue)
+        import gc
+        gc.collect()
+        time.sleep(0.5)
+        # Unbound: two bindings in a row work, header split may go.
+        err, nl = bind([1, 2])
+        ksft_eq(err, 0)
+        del nl
+        gc.collect()
+        time.sleep(0.5)
+    finally:
+        hsplit(False)
+
+
 def main():
     if not os.path.exists("/dev/udmabuf"):
         print("1..0 # SKIP no /dev/udmabuf")
         sys.exit(4)
     setup()
     ksft_run([header_split_off_refused, queue_out_of_range, no_queues, bad_fd,
-              device_down])
+              device_down, header_split_on_binds])
     ksft_exit()
 
 
