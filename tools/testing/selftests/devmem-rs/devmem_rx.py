@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Device Memory TCP receive, end to end, over an emulated port pair.
+
+Port B (in its own namespace) gets header split, RSS on queue 0 only, an
+ntuple rule steering the test flow to queue 1, and a udmabuf bound to
+queue 1 (netdev bind-rx, the 6.12 C devmem core). A pattern stream from
+port A is received with recvmsg(MSG_SOCK_DEVMEM): every payload byte must
+arrive as an SCM_DEVMEM_DMABUF frag in the udmabuf, be checked there, and
+be handed back with SO_DEVMEM_DONTNEED.
+
+Needs KSRC, and DEVMEM_CACHE for ethtool >= 6.7 (tcp-data-split).
+"""
+
+import ctypes
+import fcntl
+import mmap
+import os
+import socket
+import struct
+import subprocess
+import sys
+
+from devmem_rs import (HERE, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true,
+                       port_netdev, skip_without_ports, spec)
+
+NSA, NSB = "dmrx-a", "dmrx-b"
+IPA, IPB = "203.0.113.1", "203.0.113.2"
+PORT = 5203
+QUEUE = 1
+BYTES = 8 << 20
+DMABUF_SIZE = 4 << 20
+PERIOD = 251
+
+MSG_SOCK_DEVMEM = 0x2000000
+SCM_DEVMEM_LINEAR = 78
+SCM_DEVMEM_DMABUF = 79
+SO_DEVMEM_DONTNEED = 80
+UDMABUF_CREATE = 0x40187542
+DMA_BUF_IOCTL_SYNC = 0x40086200
+DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END = 1, 0, 4
+
+
+def ethtool():
+    path = os.path.join(os.environ.get("DEVMEM_CACHE", ""),
+                        "tools/ethtool-trixie/usr/sbin/ethtool")
+    return path if os.access(path, os.X_OK) else None
+
+
+def sh(cmd):
+    subprocess.run(cmd, shell=True, check=True, capture_output=True)
+
+
+def udmabuf(size):
+    libc = ctypes.CDLL(None, use_errno=True)
+    memfd = libc.memfd_create(b"devmem-rx", 2)  # MFD_ALLOW_SEALING
+    os.ftruncate(memfd, size)
+    fcntl.fcntl(memfd, 1033, 2)  # F_ADD_SEALS, F_SEAL_SHRINK
+    dev = os.open("/dev/udmabuf", os.O_RDWR)
+    try:
+        arg = bytearray(struct.pack("IIQQ", memfd, 0, 0, size))
+        return fcntl.ioctl(dev, UDMABUF_CREATE, arg, True)
+    finally:
+        os.close(dev)
+        os.close(memfd)
+
+
+def receiver():
+    """Runs in NSB: configure, bind, receive, verify. Exit code 0 = pass."""
+    ifb = sys.argv[2]
+    et = ethtool()
+    for args in (["-G", ifb, "tcp-data-split", "on"], ["-K", ifb, "ntuple", "on"],
+                 ["-X", ifb, "equal", "1"],
+                 ["-N", ifb, "flow-type", "tcp4", "dst-ip", IPB, "dst-port", str(PORT),
+                  "action", str(QUEUE)]):
+        subprocess.run([et, *args], check=True)
+    ifindex = int(open(f"/sys/class/net/{ifb}/ifindex").read())
+    fd = udmabuf(DMABUF_SIZE)
+    nl = YnlFamily(spec("netdev"))
+    rsp = nl.bind_rx({"ifindex": ifindex, "fd": fd,
+                      "queues": [{"id": QUEUE, "type": "rx"}]})
+    dmabuf_id = rsp["id"]
+    buf = mmap.mmap(fd, DMABUF_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
+
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((IPB, PORT))
+    srv.listen(1)
+    client = subprocess.Popen(["ip", "netns", "exec", NSA, sys.executable,
+                               f"{HERE}/tcp_pattern.py", "client", IPB, str(PORT),
+                               str(BYTES)])
+    srv.settimeout(60)
+    conn, _ = srv.accept()
+    conn.settimeout(60)
+    got = frags = linear = bad = 0
+    while True:
+        data, anc, _, _ = conn.recvmsg(1 << 16, 1 << 14, MSG_SOCK_DEVMEM)
+        if not data and not anc:
+            break
+        tokens = []
+        pos = 0
+        for level, ctype, cdata in anc:
+            if level != socket.SOL_SOCKET:
+                continue
+            if ctype == SCM_DEVMEM_LINEAR:
+                n = struct.unpack("I", cdata[:4])[0]
+                chunk = data[pos:pos + n]
+                pos += n
+                linear += n
+            elif ctype == SCM_DEVMEM_DMABUF:
+                off, size, token, did, _ = struct.unpack("QIIII", cdata[:24])
+                if did != dmabuf_id:
+                    print(f"# frag from dma-buf {did}, bound {dmabuf_id}")
+                    return 1
+                fcntl.ioctl(fd, DMA_BUF_IOCTL_SYNC,
+                            struct.pack("Q", DMA_BUF_SYNC_READ | DMA_BUF_SYNC_START))
+                chunk = buf[off:off + size]
+                fcntl.ioctl(fd, DMA_BUF_IOCTL_SYNC,
+                            struct.pack("Q", DMA_BUF_SYNC_READ | DMA_BUF_SYNC_END))
+                tokens.append(token)
+                frags += 1
+            else:
+                continue
+            exp = bytes((got + i) % PERIOD for i in range(len(chunk)))
+            if chunk != exp:
+                bad += 1
+                print(f"# mismatch in {len(chunk)} bytes at stream offset {got}")
+            got += len(chunk)
+        # recvmsg returns how many bytes it consumed, dma-buf frags
+        # included, though only linear bytes are copied: a return without
+        # any devmem cmsg is a readable skb (not from the bound queue).
+        if data and not any(l == socket.SOL_SOCKET and t in (SCM_DEVMEM_LINEAR, SCM_DEVMEM_DMABUF)
+                            for l, t, _ in anc):
+            print(f"# {len(data)} bytes without devmem cmsg: flow not on the bound queue")
+            subprocess.run([et, "-S", ifb])
+            return 1
+        for t in tokens:
+            conn.setsockopt(socket.SOL_SOCKET, SO_DEVMEM_DONTNEED, struct.pack("II", t, 1))
+    client.wait(timeout=60)
+    print(f"# received {got} bytes: {frags} dma-buf frags, {linear} linear bytes")
+    ok = got == BYTES and bad == 0 and frags > 0 and client.returncode == 0
+    return 0 if ok else 1
+
+
+def devmem_rx():
+    """A pattern stream received into a udmabuf, every byte checked."""
+    pa, pb = port_netdev(0), port_netdev(1)
+    sh(f"ip netns add {NSA} && ip netns add {NSB}")
+    try:
+        sh(f"ip link set {pa} netns {NSA} && ip link set {pb} netns {NSB}")
+        sh(f"ip -n {NSA} addr add {IPA}/24 dev {pa} && ip -n {NSA} link set {pa} up")
+        sh(f"ip -n {NSB} addr add {IPB}/24 dev {pb} && ip -n {NSB} link set {pb} up")
+        r = subprocess.run(["ip", "netns", "exec", NSB, sys.executable,
+                            os.path.abspath(__file__), "--receiver", pb], timeout=300)
+        ksft_eq(r.returncode, 0)
+    finally:
+        subprocess.run(f"ip netns del {NSA}; ip netns del {NSB}", shell=True)
+
+
+def main():
+    skip_without_ports()
+    if not ethtool() or not os.path.exists("/dev/udmabuf"):
+        print("1..0 # SKIP no ethtool >= 6.7 (tcp-data-split) or no /dev/udmabuf")
+        sys.exit(4)
+    ksft_run([devmem_rx])
+    ksft_exit()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--receiver":
+        sys.exit(receiver())
+    main()
