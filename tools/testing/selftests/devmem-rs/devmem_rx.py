@@ -69,7 +69,10 @@ def receiver():
     """Runs in NSB: configure, bind, receive, verify. Exit code 0 = pass."""
     ifb = sys.argv[2]
     et = ethtool()
-    for args in (["-G", ifb, "tcp-data-split", "on"], ["-K", ifb, "ntuple", "on"],
+    # Start from a known state whatever earlier tests left: four queues,
+    # no flow rules (turning ntuple off deletes them).
+    for args in (["-L", ifb, "combined", "4"], ["-K", ifb, "ntuple", "off"],
+                 ["-G", ifb, "tcp-data-split", "on"], ["-K", ifb, "ntuple", "on"],
                  ["-X", ifb, "equal", "1"],
                  ["-N", ifb, "flow-type", "tcp4", "dst-ip", IPB, "dst-port", str(PORT),
                   "action", str(QUEUE)]):
@@ -153,6 +156,10 @@ def devmem_rx():
         r = subprocess.run(["ip", "netns", "exec", NSB, sys.executable,
                             os.path.abspath(__file__), "--receiver", pb], timeout=300)
         ksft_eq(r.returncode, 0)
+        # The receiver is gone, so is its binding: undo what it set.
+        for args in (["-K", pb, "ntuple", "off"], ["-X", pb, "default"],
+                     ["-G", pb, "tcp-data-split", "off"]):
+            subprocess.run(["ip", "netns", "exec", NSB, ethtool(), *args], check=True)
     finally:
         subprocess.run(f"ip netns del {NSA}; ip netns del {NSB}", shell=True)
 
