@@ -42,7 +42,21 @@ def errno_of(fn, *args):
 def port_netdev(port):
     """The netdev of emulated port PORT (platform device gve-rs-emu.PORT)."""
     path = f"/sys/bus/platform/devices/gve-rs-emu.{port}/net"
-    return os.listdir(path)[0] if os.path.isdir(path) else None
+    # Empty while the netdev is in another network namespace.
+    names = os.listdir(path) if os.path.isdir(path) else []
+    return names[0] if names else None
+
+
+def wait_ports(ports=(0, 1), timeout=20.0):
+    """Waits until PORTS are back in this namespace (a deleted namespace
+    hands its devices back asynchronously)."""
+    import time  # pylint: disable=import-outside-toplevel
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if all(port_netdev(p) for p in ports):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def skip_without_ports():

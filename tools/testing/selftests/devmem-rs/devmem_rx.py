@@ -14,6 +14,7 @@ Needs KSRC, and DEVMEM_CACHE for ethtool >= 6.7 (tcp-data-split).
 
 import ctypes
 import fcntl
+import gc
 import mmap
 import os
 import socket
@@ -21,8 +22,8 @@ import struct
 import subprocess
 import sys
 
-from devmem_rs import (HERE, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true,
-                       port_netdev, skip_without_ports, spec)
+from devmem_rs import (HERE, YnlFamily, ksft_eq, ksft_exit, ksft_run, port_netdev,
+                       skip_without_ports, spec, wait_ports)
 
 NSA, NSB = "dmrx-a", "dmrx-b"
 IPA, IPB = "203.0.113.1", "203.0.113.2"
@@ -66,8 +67,14 @@ def udmabuf(size):
 
 
 def receiver():
-    """Runs in NSB: configure, bind, receive, verify. Exit code 0 = pass."""
-    ifb = sys.argv[2]
+    """Runs in NSB: configure, bind, receive, verify. Exit code 0 = pass.
+
+    Mode "devmem": bound before the stream starts; every payload byte must
+    come as a dma-buf frag. Mode "restart": the stream starts readable, the
+    queue carrying it is bound (a queue restart) after 1 MiB and unbound
+    (another restart) after 5 MiB; every byte must still arrive, in order.
+    """
+    mode, ifb = sys.argv[2], sys.argv[3]
     et = ethtool()
     # Start from a known state whatever earlier tests left: four queues,
     # no flow rules (turning ntuple off deletes them).
@@ -79,11 +86,19 @@ def receiver():
         subprocess.run([et, *args], check=True)
     ifindex = int(open(f"/sys/class/net/{ifb}/ifindex").read())
     fd = udmabuf(DMABUF_SIZE)
-    nl = YnlFamily(spec("netdev"))
-    rsp = nl.bind_rx({"ifindex": ifindex, "fd": fd,
-                      "queues": [{"id": QUEUE, "type": "rx"}]})
-    dmabuf_id = rsp["id"]
     buf = mmap.mmap(fd, DMABUF_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
+    nl = None
+    dmabuf_id = None
+
+    def bind():
+        sock = YnlFamily(spec("netdev"))
+        rsp = sock.bind_rx({"ifindex": ifindex, "fd": fd,
+                            "queues": [{"id": QUEUE, "type": "rx"}]})
+        return sock, rsp["id"]
+
+    if mode == "devmem":
+        nl, dmabuf_id = bind()
+    restarts = 0
 
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -95,8 +110,16 @@ def receiver():
     srv.settimeout(60)
     conn, _ = srv.accept()
     conn.settimeout(60)
-    got = frags = linear = bad = 0
+    got = frags = linear = bad = readable = 0
     while True:
+        if mode == "restart" and restarts == 0 and got >= 1 << 20:
+            nl, dmabuf_id = bind()
+            restarts += 1
+        elif mode == "restart" and restarts == 1 and got >= 5 << 20:
+            del nl  # closing the socket unbinds: another restart
+            nl = None
+            gc.collect()
+            restarts += 1
         data, anc, _, _ = conn.recvmsg(1 << 16, 1 << 14, MSG_SOCK_DEVMEM)
         if not data and not anc:
             break
@@ -134,19 +157,30 @@ def receiver():
         # any devmem cmsg is a readable skb (not from the bound queue).
         if data and not any(l == socket.SOL_SOCKET and t in (SCM_DEVMEM_LINEAR, SCM_DEVMEM_DMABUF)
                             for l, t, _ in anc):
-            print(f"# {len(data)} bytes without devmem cmsg: flow not on the bound queue")
-            subprocess.run([et, "-S", ifb])
-            return 1
+            if mode == "devmem":
+                print(f"# {len(data)} bytes without devmem cmsg: flow not on the bound queue")
+                subprocess.run([et, "-S", ifb])
+                return 1
+            # A readable skb: the bytes were copied.
+            exp = bytes((got + i) % PERIOD for i in range(len(data)))
+            if data != exp:
+                bad += 1
+                print(f"# mismatch in {len(data)} readable bytes at stream offset {got}")
+            got += len(data)
+            readable += len(data)
+            continue
         for t in tokens:
             conn.setsockopt(socket.SOL_SOCKET, SO_DEVMEM_DONTNEED, struct.pack("II", t, 1))
     client.wait(timeout=60)
-    print(f"# received {got} bytes: {frags} dma-buf frags, {linear} linear bytes")
+    print(f"# received {got} bytes: {frags} dma-buf frags, {linear} linear bytes, "
+          f"{readable} readable bytes, {restarts} queue restarts")
     ok = got == BYTES and bad == 0 and frags > 0 and client.returncode == 0
+    if mode == "restart":
+        ok = ok and restarts == 2 and readable > 0
     return 0 if ok else 1
 
 
-def devmem_rx():
-    """A pattern stream received into a udmabuf, every byte checked."""
+def run_receiver(mode):
     pa, pb = port_netdev(0), port_netdev(1)
     sh(f"ip netns add {NSA} && ip netns add {NSB}")
     try:
@@ -154,7 +188,7 @@ def devmem_rx():
         sh(f"ip -n {NSA} addr add {IPA}/24 dev {pa} && ip -n {NSA} link set {pa} up")
         sh(f"ip -n {NSB} addr add {IPB}/24 dev {pb} && ip -n {NSB} link set {pb} up")
         r = subprocess.run(["ip", "netns", "exec", NSB, sys.executable,
-                            os.path.abspath(__file__), "--receiver", pb], timeout=300)
+                            os.path.abspath(__file__), "--receiver", mode, pb], timeout=300)
         ksft_eq(r.returncode, 0)
         # The receiver is gone, so is its binding: undo what it set.
         for args in (["-K", pb, "ntuple", "off"], ["-X", pb, "default"],
@@ -162,6 +196,18 @@ def devmem_rx():
             subprocess.run(["ip", "netns", "exec", NSB, ethtool(), *args], check=True)
     finally:
         subprocess.run(f"ip netns del {NSA}; ip netns del {NSB}", shell=True)
+        wait_ports()
+
+
+def devmem_rx():
+    """A pattern stream received into a udmabuf, every byte checked."""
+    run_receiver("devmem")
+
+
+def restart_under_traffic():
+    """The queue carrying a stream restarted twice (bind, unbind) under
+    traffic: nothing lost, nothing corrupted, devmem in between."""
+    run_receiver("restart")
 
 
 def main():
@@ -169,11 +215,11 @@ def main():
     if not ethtool() or not os.path.exists("/dev/udmabuf"):
         print("1..0 # SKIP no ethtool >= 6.7 (tcp-data-split) or no /dev/udmabuf")
         sys.exit(4)
-    ksft_run([devmem_rx])
+    ksft_run([devmem_rx, restart_under_traffic])
     ksft_exit()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--receiver":
+    if len(sys.argv) > 3 and sys.argv[1] == "--receiver":
         sys.exit(receiver())
     main()
