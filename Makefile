@@ -8,6 +8,7 @@
 # Both install what they need first (make setup). Other targets:
 #   make setup    Debian packages + pinned bindgen-cli (idempotent)
 #   make kernel   unpack/patch/configure/build the kernel in the cache
+#   make ncdevmem build upstream's ncdevmem selftest binary in the cache
 #   make vm [CMD='...']  boot the kernel; run CMD, or give a shell
 #   make clippy   build our crates with CLIPPY=1 (separate output dir)
 #   make patches-check   the patch series applies cleanly to 6.12
@@ -22,7 +23,7 @@ SHELL := /bin/bash
 S := $(CURDIR)/scripts
 export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM
 
-.PHONY: all run test setup kernel vm clippy patches-check
+.PHONY: all run test setup kernel ncdevmem vm clippy patches-check
 
 all: test
 
@@ -32,13 +33,17 @@ setup:
 kernel: setup
 	@$(S)/kernel.sh build
 
+ncdevmem: setup
+	@$(S)/kernel.sh tree
+	@$(S)/ncdevmem.sh
+
 clippy: setup
 	@$(S)/kernel.sh clippy
 
 patches-check: setup
 	@$(S)/kernel.sh patches-check
 
-vm: kernel
+vm: kernel ncdevmem
 	@$(S)/vm.sh $(if $(CMD),-t $(or $(TIMEOUT),1800) '$(CMD)')
 
 run: kernel

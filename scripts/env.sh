@@ -16,6 +16,8 @@ RUST_LIB_SRC=${RUST_LIB_SRC:-/usr/src/rustc-$("$KRUSTC" --version 2>/dev/null | 
 # Name of our tree inside the kernel source (a symlink to DEVMEM_SRC).
 DEVMEM_KDIR=devmem-rs
 PYTHON=${PYTHON:-/usr/bin/python3}
+# Where setup.sh fetches Debian trixie's ethtool from.
+DEVMEM_DEBIAN_MIRROR=${DEVMEM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 JOBS=${JOBS:-$(nproc)}
 
 kmake() {

@@ -19,7 +19,7 @@ SUDO=
 PKGS="linux-source-6.12 rustc-web rust-web-src rust-web-clippy rustfmt-web
       libclang-dev build-essential flex bison bc libelf-dev libssl-dev cpio
       xz-utils kmod python3 python3-yaml python3-jsonschema libmnl-dev qemu-system-x86
-      iproute2 iputils-ping socat ethtool busybox-static procps"
+      iproute2 iputils-ping socat ethtool busybox-static procps rsync"
 
 missing=
 for p in $PKGS; do
@@ -40,6 +40,85 @@ if ! "$DEVMEM_TOOLS/bin/bindgen" --version 2>/dev/null | grep -qx "bindgen $BIND
 	}
 	cargo install --locked --root "$DEVMEM_TOOLS" "bindgen-cli@$BINDGEN_VERSION"
 fi
+
+# A recent ethtool for the guest. Upstream's ncdevmem runs
+# `ethtool -G <if> tcp-data-split on|off`, which bookworm's ethtool 6.1
+# cannot do. Debian trixie's binary package runs on bookworm (Depends:
+# libc6, libmnl0); it is fetched with a private apt configuration (sources,
+# lists and cache in a scratch directory, removed afterwards), so the
+# system's apt sources, preferences and state are never changed, and
+# unpacked into $DEVMEM_TOOLS/ethtool-trixie. Nothing is installed.
+trixie_ethtool() {
+	local dir=$DEVMEM_TOOLS/ethtool-trixie
+	"$dir/usr/sbin/ethtool" --help 2>&1 | grep -q tcp-data-split && return 0
+	local t0=$SECONDS apt deb dep alt ok name op ver have
+	apt=$(mktemp -d "${TMPDIR:-/tmp}/devmem-apt.XXXXXX")
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/deb"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $DEVMEM_DEBIAN_MIRROR trixie main" \
+		> "$apt/sources.list"
+	cat > "$apt/apt.conf" <<-EOF
+		#clear APT::Update::Pre-Invoke;
+		#clear APT::Update::Post-Invoke;
+		#clear APT::Update::Post-Invoke-Success;
+		Dir::Etc::SourceList "$apt/sources.list";
+		Dir::Etc::SourceParts "/dev/null";
+		Dir::Etc::Preferences "/dev/null";
+		Dir::Etc::PreferencesParts "/dev/null";
+		Dir::State::Lists "$apt/lists";
+		Dir::Cache "$apt/cache";
+		Acquire::Languages "none";
+		Acquire::IndexTargets::deb::DEP-11::DefaultEnabled "false";
+		APT::Sandbox::User "$(id -un)";
+	EOF
+	log "downloading ethtool from Debian trixie (private apt configuration in $apt)"
+	if ! apt-get -c "$apt/apt.conf" -qq update ||
+		! (cd "$apt/deb" && apt-get -c "$apt/apt.conf" -qq download ethtool/trixie); then
+		rm -rf "$apt"
+		log "could not download ethtool from trixie ($DEVMEM_DEBIAN_MIRROR)" >&2
+		return 1
+	fi
+	deb=$(ls "$apt"/deb/ethtool_*.deb)
+	# Every dependency must be satisfied by what bookworm has installed.
+	IFS=, read -r -a dep <<< "$(dpkg-deb -f "$deb" Depends)"
+	for d in "${dep[@]}"; do
+		ok=0
+		IFS='|' read -r -a alt <<< "$d"
+		for a in "${alt[@]}"; do
+			read -r name op ver <<< "$(echo "$a" | tr -d '()')"
+			have=$(dpkg-query -W -f='${db:Status-Status} ${Version}\n' "${name%%:*}" 2>/dev/null |
+				sed -n 's/^installed //p' | head -n 1)
+			[ -n "$have" ] || continue
+			[ -z "$op" ] || dpkg --compare-versions "$have" "$op" "$ver" || continue
+			ok=1
+		done
+		[ $ok = 1 ] || { log "$(basename "$deb"): dependency '${d# }' not satisfied" >&2; rm -rf "$apt"; return 1; }
+	done
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	dpkg-deb -x "$deb" "$dir"
+	rm -rf "$apt"
+	"$dir/usr/sbin/ethtool" --help 2>&1 | grep -q tcp-data-split ||
+		{ log "$dir/usr/sbin/ethtool does not know tcp-data-split" >&2; return 1; }
+	log "$("$dir/usr/sbin/ethtool" --version) in $dir ($((SECONDS - t0)) s)"
+}
+trixie_ethtool
+
+# What the guest puts first on PATH for upstream's ncdevmem: it runs
+# `system("sudo ethtool ...")`, and the guest runs as root already (the host
+# may not even have sudo), so a `sudo` that just runs its arguments, and
+# `ethtool` being trixie's.
+guest_bin() {
+	local dir=$DEVMEM_TOOLS/guest-bin
+	local sudo='#!/bin/sh
+# sudo for the test VM, whose commands run as root already (devmem-rs setup.sh)
+exec "$@"'
+	mkdir -p "$dir"
+	[ "$(cat "$dir/sudo" 2>/dev/null)" = "$sudo" ] || printf '%s\n' "$sudo" > "$dir/sudo"
+	[ -x "$dir/sudo" ] || chmod 755 "$dir/sudo"
+	[ "$(readlink "$dir/ethtool")" = ../ethtool-trixie/usr/sbin/ethtool ] ||
+		ln -sfn ../ethtool-trixie/usr/sbin/ethtool "$dir/ethtool"
+}
+guest_bin
 
 [ -d "$RUST_LIB_SRC" ] || { echo "setup: $RUST_LIB_SRC missing (rust-web-src does not match rustc-web?)" >&2; exit 1; }
 log "ok (rustc $("$KRUSTC" --version | cut -d' ' -f2), bindgen $BINDGEN_VERSION, cache $DEVMEM_CACHE)"

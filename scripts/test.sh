@@ -80,6 +80,7 @@ echo "# devmem-rs: make test ($(date -u +%FT%TZ))"
 t0=$SECONDS
 check setup "$DEVMEM_SRC/scripts/setup.sh"
 check kernel-tree "$DEVMEM_SRC/scripts/kernel.sh" tree
+check ncdevmem "$DEVMEM_SRC/scripts/ncdevmem.sh"
 check patches-apply "$DEVMEM_SRC/scripts/kernel.sh" patches-check
 check rustfmt rustfmt_check
 check uapi-from-spec uapi_check

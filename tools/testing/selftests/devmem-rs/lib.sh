@@ -99,3 +99,32 @@ tcp_stream_check() {
 	local src=$?
 	[ $crc = 0 ] && [ $src = 0 ]
 }
+
+# wait_tcp_listen NS PORT SECONDS [PID]: wait until a TCP socket listens on
+# PORT in namespace NS; give up after SECONDS or as soon as PID has exited.
+wait_tcp_listen() {
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q . && return 0
+		[ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
+# ktap_comment_file FILE [LINES]: the last LINES (default 20) of FILE as
+# KTAP comments.
+ktap_comment_file() {
+	tail -n "${2:-20}" "$1" | sed 's/^/# /'
+}
+
+# wait_pid PID SECONDS: wait for our child PID to exit, at most SECONDS;
+# returns its exit status, or 124 and leaves it running when it did not.
+wait_pid() {
+	local end=$((SECONDS + $2))
+	while kill -0 "$1" 2>/dev/null; do
+		[ $SECONDS -lt $end ] || return 124
+		sleep 0.1
+	done
+	wait "$1"
+}
