@@ -16,8 +16,17 @@ RUST_LIB_SRC=${RUST_LIB_SRC:-/usr/src/rustc-$("$KRUSTC" --version 2>/dev/null | 
 # Name of our tree inside the kernel source (a symlink to DEVMEM_SRC).
 DEVMEM_KDIR=devmem-rs
 PYTHON=${PYTHON:-/usr/bin/python3}
-# Where setup.sh fetches Debian trixie's ethtool from.
-DEVMEM_DEBIAN_MIRROR=${DEVMEM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# Where setup.sh fetches Debian trixie's ethtool from: by default the
+# Debian mirror this machine's apt already uses (its main archive, from
+# deb822 .sources or a one-line sources.list).
+debian_mirror() {
+	{
+		sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n' || true
+		sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\).*/\2/p' \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
+	} | grep -E '^https?://' | grep -v -e security -e backports | head -n 1 || true
+}
+DEVMEM_DEBIAN_MIRROR=${DEVMEM_DEBIAN_MIRROR:-$(debian_mirror)}
 JOBS=${JOBS:-$(nproc)}
 
 kmake() {

@@ -52,6 +52,10 @@ trixie_ethtool() {
 	local dir=$DEVMEM_TOOLS/ethtool-trixie
 	"$dir/usr/sbin/ethtool" --help 2>&1 | grep -q tcp-data-split && return 0
 	local t0=$SECONDS apt deb dep alt ok name op ver have
+	[ -n "$DEVMEM_DEBIAN_MIRROR" ] || {
+		log "no Debian mirror in apt's sources: set DEVMEM_DEBIAN_MIRROR" >&2
+		return 1
+	}
 	apt=$(mktemp -d "${TMPDIR:-/tmp}/devmem-apt.XXXXXX")
 	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/deb"
 	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $DEVMEM_DEBIAN_MIRROR trixie main" \
