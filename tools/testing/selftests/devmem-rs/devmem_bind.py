@@ -8,22 +8,15 @@ nothing leaks or WARNs (make test checks the guest log).
 Needs KSRC (the kernel tree, for ynl and the netdev spec).
 """
 
-import ctypes
-import fcntl
 import os
-import struct
 import subprocess
 import sys
 import time
 
 from devmem_rs import (KsftSkipEx, NlError, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true,
-                       port_netdev, skip_without_ports, spec)
+                       port_netdev, skip_without_ports, spec, udmabuf)
 
 SPEC = spec("netdev")
-UDMABUF_CREATE = 0x40187542  # _IOW('u', 0x42, struct udmabuf_create)
-F_ADD_SEALS = 1033
-F_SEAL_SHRINK = 0x0002
-MFD_ALLOW_SEALING = 0x0002
 SIZE = 4 << 20
 
 
@@ -32,30 +25,12 @@ IFNAME = port_netdev(0)
 IFINDEX = int(open(f"/sys/class/net/{IFNAME}/ifindex").read())
 
 
-def udmabuf(size=SIZE):
-    libc = ctypes.CDLL(None, use_errno=True)
-    memfd = libc.memfd_create(b"devmem-test", MFD_ALLOW_SEALING)
-    if memfd < 0:
-        raise OSError(ctypes.get_errno(), "memfd_create")
-    os.ftruncate(memfd, size)
-    fcntl.fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK)
-    dev = os.open("/dev/udmabuf", os.O_RDWR)
-    try:
-        # With a mutable buffer, ioctl() returns the call's value: the fd.
-        arg = bytearray(struct.pack("IIQQ", memfd, 0, 0, size))
-        fd = fcntl.ioctl(dev, UDMABUF_CREATE, arg, True)
-    finally:
-        os.close(dev)
-        os.close(memfd)
-    return fd
-
-
 def bind(queues, fd=None, ifindex=IFINDEX):
     """bind-rx on a fresh netlink socket; returns (errno, socket)."""
     nl = YnlFamily(SPEC)
     own = fd is None
     if own:
-        fd = udmabuf()
+        fd = udmabuf(SIZE)
     try:
         nl.bind_rx({"ifindex": ifindex, "fd": fd,
                     "queues": [{"id": q, "type": "rx"} for q in queues]})
@@ -91,7 +66,7 @@ def queue_out_of_range():
 def no_queues():
     """A queue nest without id and type: EINVAL."""
     nl = YnlFamily(SPEC)
-    fd = udmabuf()
+    fd = udmabuf(SIZE)
     try:
         nl.bind_rx({"ifindex": IFINDEX, "fd": fd, "queues": [{}]})
         err = 0

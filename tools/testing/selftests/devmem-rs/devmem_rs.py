@@ -6,7 +6,10 @@ netlink specs linked into it) and makes its ksft library and ynl
 importable; skips the test (KTAP, exit 4) without it.
 """
 
+import ctypes
+import fcntl
 import os
+import struct
 import sys
 
 KSRC = os.environ.get("KSRC")
@@ -64,3 +67,25 @@ def skip_without_ports():
     if port_netdev(0) is None:
         print("1..0 # SKIP no emulated port pair (CONFIG_GVE_RS_EMU)")
         sys.exit(4)
+
+
+def udmabuf(size):
+    """A dma-buf of SIZE bytes of host memory (memfd + udmabuf); its fd."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    memfd = libc.memfd_create(b"devmem-rs-test", 2)  # MFD_ALLOW_SEALING
+    if memfd < 0:
+        raise OSError(ctypes.get_errno(), "memfd_create")
+    try:
+        os.ftruncate(memfd, size)
+        fcntl.fcntl(memfd, 1033, 2)  # F_ADD_SEALS, F_SEAL_SHRINK
+        dev = os.open("/dev/udmabuf", os.O_RDWR)
+        try:
+            # struct udmabuf_create; with a mutable buffer ioctl() returns
+            # the call's value: the new fd.
+            arg = bytearray(struct.pack("IIQQ", memfd, 0, 0, size))
+            return fcntl.ioctl(dev, 0x40187542, arg, True)  # UDMABUF_CREATE
+        finally:
+            os.close(dev)
+    finally:
+        os.close(memfd)
+

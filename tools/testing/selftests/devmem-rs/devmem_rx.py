@@ -12,7 +12,6 @@ be handed back with SO_DEVMEM_DONTNEED.
 Needs KSRC, and DEVMEM_CACHE for ethtool >= 6.7 (tcp-data-split).
 """
 
-import ctypes
 import fcntl
 import gc
 import mmap
@@ -23,7 +22,7 @@ import subprocess
 import sys
 
 from devmem_rs import (HERE, YnlFamily, ksft_eq, ksft_exit, ksft_run, port_netdev,
-                       skip_without_ports, spec, wait_ports)
+                       skip_without_ports, spec, udmabuf, wait_ports)
 
 NSA, NSB = "dmrx-a", "dmrx-b"
 IPA, IPB = "203.0.113.1", "203.0.113.2"
@@ -37,7 +36,6 @@ MSG_SOCK_DEVMEM = 0x2000000
 SCM_DEVMEM_LINEAR = 78
 SCM_DEVMEM_DMABUF = 79
 SO_DEVMEM_DONTNEED = 80
-UDMABUF_CREATE = 0x40187542
 DMA_BUF_IOCTL_SYNC = 0x40086200
 DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END = 1, 0, 4
 
@@ -50,20 +48,6 @@ def ethtool():
 
 def sh(cmd):
     subprocess.run(cmd, shell=True, check=True, capture_output=True)
-
-
-def udmabuf(size):
-    libc = ctypes.CDLL(None, use_errno=True)
-    memfd = libc.memfd_create(b"devmem-rx", 2)  # MFD_ALLOW_SEALING
-    os.ftruncate(memfd, size)
-    fcntl.fcntl(memfd, 1033, 2)  # F_ADD_SEALS, F_SEAL_SHRINK
-    dev = os.open("/dev/udmabuf", os.O_RDWR)
-    try:
-        arg = bytearray(struct.pack("IIQQ", memfd, 0, 0, size))
-        return fcntl.ioctl(dev, UDMABUF_CREATE, arg, True)
-    finally:
-        os.close(dev)
-        os.close(memfd)
 
 
 def receiver():

@@ -8,13 +8,14 @@ guest log).
 Needs KSRC (the kernel tree, for ynl and the spec).
 """
 
+import gc
 import os
 import subprocess
 import sys
 import time
 
-from devmem_rs import (HERE, YnlFamily, errno_of, ksft_eq, ksft_exit, ksft_run,
-                       ksft_true, port_netdev, skip_without_ports, spec)
+from devmem_rs import (HERE, KsftSkipEx, YnlFamily, errno_of, ksft_eq, ksft_exit, ksft_run,
+                       ksft_true, port_netdev, skip_without_ports, spec, udmabuf)
 
 SPEC = spec("gve_emu")
 
@@ -86,9 +87,34 @@ def delete_under_traffic():
         sh("ip netns del del-a; ip netns del del-b")
 
 
+def delete_while_bound():
+    """Deleting a pair while a dma-buf is bound to one of its rx queues:
+    the binding loses its queue with the device; closing its netlink
+    socket afterwards unbinds without the device."""
+    et = os.path.join(os.environ.get("DEVMEM_CACHE", ""),
+                      "tools/ethtool-trixie/usr/sbin/ethtool")
+    if not os.access(et, os.X_OK) or not os.path.exists("/dev/udmabuf"):
+        raise KsftSkipEx("no ethtool >= 6.7 or no /dev/udmabuf")
+    fam = YnlFamily(SPEC)
+    fam.pair_new({"id": 2})
+    dev = netdev(4)
+    sh(f"ip link set {dev} up && {et} -G {dev} tcp-data-split on")
+    ifindex = int(open(f"/sys/class/net/{dev}/ifindex").read())
+    fd = udmabuf(4 << 20)
+    nl = YnlFamily(spec("netdev"))
+    nl.bind_rx({"ifindex": ifindex, "fd": fd, "queues": [{"id": 1, "type": "rx"}]})
+    os.close(fd)
+    fam.pair_del({"id": 2})
+    ksft_true(not os.path.exists("/sys/bus/platform/devices/gve-rs-emu.4"))
+    del nl
+    gc.collect()
+    time.sleep(1)
+
+
 def main():
     skip_without_ports()
-    ksft_run([new_and_del, lowest_free_id, bad_requests, delete_under_traffic])
+    ksft_run([new_and_del, lowest_free_id, bad_requests, delete_under_traffic,
+              delete_while_bound])
     ksft_exit()
 
 
