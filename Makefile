@@ -21,7 +21,7 @@
 
 SHELL := /bin/bash
 S := $(CURDIR)/scripts
-export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM
+export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM TESTS
 
 .PHONY: all run test setup kernel ncdevmem vm clippy patches-check
 

@@ -95,7 +95,7 @@ if [[ ! " ${failed_names[*]} " =~ " host: build " ]] && [ -f "$kernel" ]; then
 	out=$LOGS/guest-out
 	mkdir -p "$out"
 	"$DEVMEM_SRC/scripts/vm.sh" -t "$VM_TIMEOUT" -l "$LOGS/guest.log" -o "$out" \
-		"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC tools/testing/selftests/devmem-rs/run_tests.sh -o /run/devmem-out/selftests" \
+		"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC tools/testing/selftests/devmem-rs/run_tests.sh -o /run/devmem-out/selftests ${TESTS:-}" \
 		> /dev/null 2>&1
 	vmrc=$?
 	echo "# VM run took $((SECONDS - t1))s (exit $vmrc), log: $LOGS/guest.log"
