@@ -121,6 +121,11 @@ def header_split_on_binds():
         r = subprocess.run([new_ethtool(), "-G", IFNAME, "tcp-data-split", "off"],
                            capture_output=True, text=True)
         ksft_true(r.returncode != 0, comment="tcp-data-split off refused while bound")
+        # Nor can the channels go below the bound queue (the 6.12 core's
+        # check, fed by the driver's queue state).
+        r = subprocess.run([new_ethtool(), "-L", IFNAME, "combined", "1"],
+                           capture_output=True, text=True)
+        ksft_true(r.returncode != 0, comment="channels below a bound queue refused")
         del nl  # closing the socket unbinds (and restarts the queue)
         import gc
         gc.collect()
