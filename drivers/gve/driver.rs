@@ -173,6 +173,7 @@ impl netdev::Driver for GveNetdev {
     fn open(dev: &Device<Self>, rtnl: &Rtnl) -> Result {
         let p = dev.data();
         let nq = dev.real_num_rx_queues() as u16;
+        p.port.set_mtu(dev.mtu())?;
         p.port.enable(nq)?;
         // Enabling resets the port's RSS table: program ours again.
         if let Err(e) = p.cfg.lock().program_rss(&*p.port) {
@@ -254,6 +255,11 @@ impl netdev::Driver for GveNetdev {
         };
         poller.xmit(p, mapped);
         TxResult::Ok
+    }
+
+    fn change_mtu(dev: &Device<Self>, _rtnl: &Rtnl, new_mtu: u32) -> Result {
+        // The port drops frames larger than its MTU: tell it first.
+        dev.data().port.set_mtu(new_mtu)
     }
 
     fn get_stats64(dev: &Device<Self>, stats: &mut Stats64) {

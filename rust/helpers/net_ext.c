@@ -253,3 +253,14 @@ bool rust_helper_net_ext_rx_queue_has_mp(struct net_device *dev, u32 idx)
 		return false;
 	return !!__netif_get_rx_queue(dev, idx)->mp_params.mp_ops;
 }
+
+/* MTU: ndo_change_mtu stores the new value itself (RTNL held). */
+void rust_helper_net_ext_set_mtu(struct net_device *dev, u32 mtu)
+{
+	WRITE_ONCE(dev->mtu, mtu);
+}
+
+u32 rust_helper_net_ext_get_mtu(const struct net_device *dev)
+{
+	return READ_ONCE(dev->mtu);
+}

@@ -43,6 +43,13 @@ pub trait Driver: Sized + 'static {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Changes the MTU (`ndo_change_mtu`, under RTNL) to `new_mtu`, which
+    /// the core checked against the device's range; on success the
+    /// abstraction stores it in the device.
+    fn change_mtu(_dev: &Device<Self>, _rtnl: &Rtnl, _new_mtu: u32) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Applies a change of features (`ndo_set_features`, under RTNL, for
     /// example from `ethtool -K`): `features` is the new set,
     /// [`Device::features`] still the old one. On success the core stores
@@ -195,6 +202,12 @@ impl<T: Driver> Device<T> {
         // SAFETY: By the type invariants the device is valid; RTNL keeps
         // the queue's provider stable; the helper checks the index.
         unsafe { bindings::net_ext_rx_queue_has_mp(self.as_ptr(), idx) }
+    }
+
+    /// The MTU.
+    pub fn mtu(&self) -> u32 {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::net_ext_get_mtu(self.as_ptr()) }
     }
 
     /// Number of rx queues in use.
@@ -645,6 +658,11 @@ impl<T: Driver> Adapter<T> {
         } else {
             None
         },
+        ndo_change_mtu: if T::HAS_CHANGE_MTU {
+            Some(Self::change_mtu_callback)
+        } else {
+            None
+        },
         ndo_set_features: if T::HAS_SET_FEATURES {
             Some(Self::set_features_callback)
         } else {
@@ -714,6 +732,26 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: guaranteed by the caller; `Stats64` is transparent.
         let (dev, stats) = unsafe { (Device::from_raw(dev), &mut *stats.cast::<Stats64>()) };
         T::get_stats64(dev, stats);
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`Registration<T>`]; the core
+    /// calls `ndo_change_mtu` under RTNL with an MTU within the device's
+    /// range.
+    unsafe extern "C" fn change_mtu_callback(
+        dev: *mut bindings::net_device,
+        new_mtu: core::ffi::c_int,
+    ) -> core::ffi::c_int {
+        from_result(|| {
+            // SAFETY: guaranteed by the caller.
+            let (d, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::assume_held()) };
+            let mtu = u32::try_from(new_mtu).map_err(|_| EINVAL)?;
+            T::change_mtu(d, rtnl, mtu)?;
+            // SAFETY: The op must store the new MTU itself, under RTNL.
+            unsafe { bindings::net_ext_set_mtu(dev, mtu) };
+            Ok(0)
+        })
     }
 
     /// # Safety
