@@ -35,8 +35,6 @@ const unsigned int RUST_CONST_HELPER_PP_FLAG_DMA_SYNC_DEV = PP_FLAG_DMA_SYNC_DEV
 const unsigned int RUST_CONST_HELPER_PP_FLAG_ALLOW_UNREADABLE_NETMEM =
 	PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 
-/* Port pairs the emulated NIC creates at boot (drivers/gve/emu). */
-#ifdef CONFIG_GVE_RS_EMU_PAIRS
-const int RUST_CONST_HELPER_GVE_RS_EMU_PAIRS = CONFIG_GVE_RS_EMU_PAIRS;
-#endif
+/* Port pairs the emulated NIC creates at boot (drivers/gve/emu/params.c). */
+int gve_rs_emu_boot_pairs(void);
 #include "../../include/uapi/linux/gve_emu.h"

@@ -4,9 +4,10 @@
 //!
 //! Crate root: declares the modules and the `module!`, which owns the
 //! `gve-emu` netlink family and through it every port pair: those created
-//! at boot (CONFIG_GVE_RS_EMU_PAIRS) and those created at run time.
+//! at boot (`gve_rs_emu.pairs=`, default CONFIG_GVE_RS_EMU_PAIRS) and those
+//! created at run time.
 
-use kernel::net_ext::genl;
+use kernel::net_ext::{emu_nic, genl};
 use kernel::prelude::*;
 
 mod control;
@@ -28,7 +29,7 @@ struct GveEmu {
 impl kernel::Module for GveEmu {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let family = genl::Registration::<control::EmuFamily>::new(module, control::Pairs::new())?;
-        let n = (kernel::bindings::GVE_RS_EMU_PAIRS as usize).min(control::MAX_PAIRS);
+        let n = emu_nic::boot_pairs().clamp(0, control::MAX_PAIRS as i32) as usize;
         for _ in 0..n {
             family.data().add(None)?;
         }

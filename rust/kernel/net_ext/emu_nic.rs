@@ -25,6 +25,14 @@ use crate::prelude::*;
 use crate::sync::Arc;
 use core::marker::PhantomData;
 
+/// Port pairs to create at boot: `gve_rs_emu.pairs=` on the kernel command
+/// line, `CONFIG_GVE_RS_EMU_PAIRS` by default (unchecked: callers clamp it).
+#[cfg(CONFIG_GVE_RS_EMU)]
+pub fn boot_pairs() -> i32 {
+    // SAFETY: Reads an int the parameter code set before initcalls run.
+    unsafe { bindings::gve_rs_emu_boot_pairs() }
+}
+
 /// Most queues per direction of a port.
 pub const MAX_QUEUES: usize = 16;
 /// Largest MTU the device supports.

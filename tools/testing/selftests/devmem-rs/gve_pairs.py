@@ -111,9 +111,18 @@ def delete_while_bound():
     time.sleep(1)
 
 
+def boot_param():
+    """The boot-time pair count is the gve_rs_emu.pairs parameter, and the
+    pairs it asked for exist."""
+    with open("/sys/module/gve_rs_emu/parameters/pairs") as f:
+        n = int(f.read())
+    ksft_true(1 <= n <= 8, comment=f"pairs={n}")
+    ksft_true(all(netdev(p) for p in range(2 * n)), comment="boot pairs have netdevs")
+
+
 def main():
     skip_without_ports()
-    ksft_run([new_and_del, lowest_free_id, bad_requests, delete_under_traffic,
+    ksft_run([boot_param, new_and_del, lowest_free_id, bad_requests, delete_under_traffic,
               delete_while_bound])
     ksft_exit()
 

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Boot-time parameter of the emulated NIC: gve_rs_emu.pairs=N on the kernel
+ * command line (readable in /sys/module/gve_rs_emu/parameters/pairs).
+ *
+ * The Rust module! macro of 6.12 has no parameters, so this one int is C;
+ * the emulator reads it through kernel::net_ext::emu_nic::boot_pairs().
+ */
+#include <linux/moduleparam.h>
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "gve_rs_emu."
+
+static int pairs = CONFIG_GVE_RS_EMU_PAIRS;
+module_param(pairs, int, 0444);
+MODULE_PARM_DESC(pairs, "Port pairs created at boot (0-8)");
+
+int gve_rs_emu_boot_pairs(void);
+int gve_rs_emu_boot_pairs(void)
+{
+	return pairs;
+}
