@@ -36,5 +36,5 @@ const unsigned int RUST_CONST_HELPER_PP_FLAG_ALLOW_UNREADABLE_NETMEM =
 	PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 
 /* Port pairs the emulated NIC creates at boot (drivers/gve/emu/params.c). */
-int gve_rs_emu_boot_pairs(void);
+#include "../../drivers/gve/emu/params.h"
 #include "../../include/uapi/linux/gve_emu.h"

@@ -8,6 +8,8 @@
  */
 #include <linux/moduleparam.h>
 
+#include "params.h"
+
 #undef MODULE_PARAM_PREFIX
 #define MODULE_PARAM_PREFIX "gve_rs_emu."
 
@@ -15,7 +17,6 @@ static int pairs = CONFIG_GVE_RS_EMU_PAIRS;
 module_param(pairs, int, 0444);
 MODULE_PARM_DESC(pairs, "Port pairs created at boot (0-8)");
 
-int gve_rs_emu_boot_pairs(void);
 int gve_rs_emu_boot_pairs(void)
 {
 	return pairs;
