@@ -2,7 +2,7 @@
 #
 # devmem-rs: Device Memory TCP for Linux 6.12, in Rust.
 #
-#   make run      boot the VM and show the devmem-rs core in the running kernel
+#   make run      boot the VM, show devmem-rs in the kernel, run a devmem receive
 #   make test     host checks + KUnit + selftests in one VM boot
 #
 # Both install what they need first (make setup). Other targets:

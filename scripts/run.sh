@@ -1,16 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make run`: boot the VM and show the devmem-rs core in the running
-# kernel: its boot message, its generic netlink family as the controller
-# lists it, and the devmem ABI it reports, queried with the kernel's ynl.
+# `make run`: boot the VM and show devmem-rs in the running kernel: the
+# core's boot message, its generic netlink family as the controller lists
+# it, the devmem ABI it reports (queried with the kernel's ynl), the
+# emulated NIC's ports, and a Device Memory TCP receive into a udmabuf.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$DEVMEM_SRC"
 
 ynl="$PYTHON $KSRC/tools/net/ynl/cli.py"
 specs=$KSRC/Documentation/netlink/specs
-exec "$DEVMEM_SRC/scripts/vm.sh" -t 600 "
+exec "$DEVMEM_SRC/scripts/vm.sh" -t 900 "
 set -e
 echo '== kernel'; uname -r
 echo '== devmem-rs core'; dmesg | grep -E 'devmem_rs|Device Memory TCP' || true
@@ -18,4 +19,8 @@ echo '== ynl: genetlink controller, family devmem'
 $ynl --spec $specs/nlctrl.yaml --do getfamily --json '{\"family-name\": \"devmem\"}'
 echo '== ynl: devmem caps-get'
 $ynl --spec $specs/devmem.yaml --do caps-get
+echo '== emulated NIC ports and their netdevs'
+for d in /sys/bus/platform/devices/gve-rs-emu.*; do echo \"\${d##*/}: \$(ls \$d/net)\"; done
+echo '== Device Memory TCP receive over the emulated NIC (devmem_rx.py)'
+DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC tools/testing/selftests/devmem-rs/devmem_rx.py
 "
