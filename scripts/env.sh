@@ -12,7 +12,18 @@ KSRC=${KSRC:-$DEVMEM_CACHE/linux-source-$KVER}
 KOBJ=${KOBJ:-$DEVMEM_CACHE/build}
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 KRUSTC=${KRUSTC:-/usr/bin/rustc}
-RUST_LIB_SRC=${RUST_LIB_SRC:-/usr/src/rustc-$("$KRUSTC" --version 2>/dev/null | cut -d' ' -f2)/library}
+# The Rust standard library's source, matching $KRUSTC. Derived from an
+# installed tool, so it is computed when first needed (after setup.sh has
+# installed rustc-web), never while this file is sourced.
+rust_lib_src() {
+	if [ -z "${RUST_LIB_SRC:-}" ]; then
+		local v
+		v=$("$KRUSTC" --version 2>/dev/null) || return 1
+		v=${v#rustc }
+		RUST_LIB_SRC=/usr/src/rustc-${v%% *}/library
+	fi
+	echo "$RUST_LIB_SRC"
+}
 # Name of our tree inside the kernel source (a symlink to DEVMEM_SRC).
 DEVMEM_KDIR=devmem-rs
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -30,9 +41,11 @@ DEVMEM_DEBIAN_MIRROR=${DEVMEM_DEBIAN_MIRROR:-$(debian_mirror)}
 JOBS=${JOBS:-$(nproc)}
 
 kmake() {
+	local lib
+	lib=$(rust_lib_src) || { echo "kmake: $KRUSTC missing (run 'make setup')" >&2; return 1; }
 	make -C "$KSRC" O="$KOBJ" -j"$JOBS" \
 		RUSTC="$KRUSTC" HOSTRUSTC="$KRUSTC" RUSTFMT=/usr/bin/rustfmt \
 		RUSTDOC=/usr/bin/rustdoc CLIPPY_DRIVER=/usr/bin/clippy-driver \
-		RUST_LIB_SRC="$RUST_LIB_SRC" BINDGEN="$DEVMEM_TOOLS/bin/bindgen" \
+		RUST_LIB_SRC="$lib" BINDGEN="$DEVMEM_TOOLS/bin/bindgen" \
 		"$@"
 }

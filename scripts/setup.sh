@@ -124,5 +124,6 @@ exec "$@"'
 }
 guest_bin
 
-[ -d "$RUST_LIB_SRC" ] || { echo "setup: $RUST_LIB_SRC missing (rust-web-src does not match rustc-web?)" >&2; exit 1; }
+lib=$(rust_lib_src) || { echo "setup: $KRUSTC does not run" >&2; exit 1; }
+[ -d "$lib" ] || { echo "setup: $lib missing (rust-web-src does not match rustc-web?)" >&2; exit 1; }
 log "ok (rustc $("$KRUSTC" --version | cut -d' ' -f2), bindgen $BINDGEN_VERSION, cache $DEVMEM_CACHE)"
