@@ -12,6 +12,8 @@
 #   make vm [CMD='...']  boot the kernel; run CMD, or give a shell
 #   make clippy   build our crates with CLIPPY=1 (separate output dir)
 #   make patches-check   the patch series applies cleanly to 6.12
+#   make fresh-check     make run, then make test from a second clean
+#                 clone, as root of a bare Debian 12 (debootstrap) root
 #
 # Settings (environment or make variables): DEVMEM_CACHE (build cache,
 # default ~/.cache/devmem-rs), JOBS, DEVMEM_ACCEL (tcg|kvm), DEVMEM_VM_MEM.
@@ -23,7 +25,7 @@ SHELL := /bin/bash
 S := $(CURDIR)/scripts
 export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM TESTS
 
-.PHONY: all run test setup kernel ncdevmem vm clippy patches-check
+.PHONY: all run test setup kernel ncdevmem vm clippy patches-check fresh-check
 
 all: test
 
@@ -46,8 +48,11 @@ patches-check: setup
 vm: kernel ncdevmem
 	@$(S)/vm.sh $(if $(CMD),-t $(or $(TIMEOUT),1800) '$(CMD)')
 
-run: kernel
+run:
 	@$(S)/run.sh
+
+fresh-check:
+	@$(S)/fresh-check.sh
 
 test:
 	@$(S)/test.sh

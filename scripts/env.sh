@@ -49,3 +49,47 @@ kmake() {
 		RUST_LIB_SRC="$lib" BINDGEN="$DEVMEM_TOOLS/bin/bindgen" \
 		"$@"
 }
+
+# step TITLE LOG CMD...: run CMD with its output in LOG, for commands a
+# person watches (make run): one line when it starts, a line a minute while
+# it runs, its time when it ends; on failure the log's tail and its path.
+step() {
+	local title=$1 log=$2 t0=$SECONDS pid rc
+	shift 2
+	mkdir -p "$(dirname "$log")"
+	echo "==> $title (log: $log)"
+	"$@" > "$log" 2>&1 &
+	pid=$!
+	while ! wait_for "$pid" 60; do
+		echo "    ... $title: $(( (SECONDS - t0) / 60 )) min"
+	done
+	wait "$pid" && rc=0 || rc=$?
+	if [ "$rc" != 0 ]; then
+		tail -n 30 "$log" | sed 's/^/    | /'
+		echo "==> $title failed (exit $rc) after $((SECONDS - t0)) s; log: $log" >&2
+		return "$rc"
+	fi
+	echo "    done in $((SECONDS - t0)) s"
+}
+
+# wait_for PID SECONDS: true once PID has ended, false after SECONDS.
+wait_for() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# guest_reports LOG: the lines of a guest console log that report a kernel
+# problem (oops, WARN, BUG, lockdep, kmemleak, list/refcount debugging,
+# slab poisoning), with line numbers; nothing when the log is clean.
+guest_reports() {
+	local pat='WARNING:|BUG:|Oops|Kernel panic|general protection fault|kernel BUG|'
+	pat+='possible circular locking|possible recursive locking|inconsistent lock state|'
+	pat+='suspicious RCU usage|DEBUG_LOCKS_WARN_ON|unreferenced object|UBSAN|KASAN|'
+	pat+='list_add corruption|list_del corruption|refcount_t:|soft lockup|hung_task|'
+	pat+='blocked for more than|Call Trace:|kmemleak: Cannot|double free'
+	grep -nE "$pat" "$1" || true
+}

@@ -40,8 +40,17 @@ ip link set lo up
 cd "$(cat $out/cwd 2>/dev/null || echo /)" 2>/dev/null || cd /
 if [ -f $out/cmd ]; then
 	echo "devmem-vm: running: $(cat $out/cmd)"
-	/bin/bash -c "$(cat $out/cmd)"
-	rc=$?
+	if [ -f $out/split ]; then
+		# vm.sh -s: the command's output on the second serial port
+		# (the host's stdout), and on the console for the log.
+		stty -F /dev/ttyS1 raw -echo 2>/dev/null
+		{ /bin/bash -c "$(cat $out/cmd)" 2>&1; echo $? > /run/cmd-rc; } |
+			tee /dev/ttyS1
+		rc=$(cat /run/cmd-rc)
+	else
+		/bin/bash -c "$(cat $out/cmd)"
+		rc=$?
+	fi
 	# Report leaks of anything the command did: kmemleak needs a scan
 	# (auto-scan is off so it cannot race with the tests); it only reports
 	# objects older than 5 s, so give the last test's objects that age.

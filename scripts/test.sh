@@ -148,12 +148,8 @@ if [[ ! " ${failed_names[*]} " =~ " host: build " ]] && [ -f "$kernel" ]; then
 	fi
 
 	# Any kernel report in the guest log fails the run.
-	pat='WARNING:|BUG:|Oops|Kernel panic|general protection fault|kernel BUG|'
-	pat+='possible circular locking|possible recursive locking|inconsistent lock state|'
-	pat+='suspicious RCU usage|DEBUG_LOCKS_WARN_ON|unreferenced object|UBSAN|KASAN|'
-	pat+='list_add corruption|list_del corruption|refcount_t:|soft lockup|hung_task|'
-	pat+='blocked for more than|Call Trace:|kmemleak: Cannot|double free'
-	if grep -nE "$pat" "$LOGS/guest.log" > "$LOGS/guest-reports.log"; then
+	guest_reports "$LOGS/guest.log" > "$LOGS/guest-reports.log"
+	if [ -s "$LOGS/guest-reports.log" ]; then
 		head -n 20 "$LOGS/guest-reports.log" | sed 's/^/#   /'
 		result 1 "guest: log free of oops/WARN/BUG/lockdep/kmemleak" "$LOGS/guest-reports.log"
 	else

@@ -5,12 +5,16 @@
 # read-only over 9p (as virtme-ng does), run a command and return its exit
 # status. Without a command, give an interactive shell on the console.
 #
-#   vm.sh [-t TIMEOUT_S] [-l LOGFILE] [-o OUTDIR] [CMD...]
+#   vm.sh [-t TIMEOUT_S] [-l LOGFILE] [-o OUTDIR] [-s] [CMD...]
 #
 # The guest runs CMD with bash in the directory vm.sh was started from,
 # as root, with writable tmpfs on /tmp, /run and /var/tmp; OUTDIR (default
 # a fresh directory in the cache) is shared read-write and mounted at
-# /run/devmem-out in the guest. The console log is kept in LOGFILE.
+# /run/devmem-out in the guest. The console log is kept in LOGFILE and,
+# unless -s is given, shown on stdout. With -s (split) the kernel console
+# (boot messages, KUnit) goes to LOGFILE only, and stdout shows just CMD's
+# output, which the guest writes to its second serial port (and to the
+# console, so LOGFILE has both in order).
 # Environment: DEVMEM_ACCEL (tcg|kvm, default tcg: nested KVM does not work
 # on our machines), DEVMEM_VM_MEM (default 2G), DEVMEM_VM_CPUS (default 2),
 # DEVMEM_KERNEL (default the cache's bzImage), DEVMEM_CMDLINE (extra).
@@ -20,11 +24,13 @@ set -euo pipefail
 timeout_s=0
 log=
 out=
-while getopts "t:l:o:" opt; do
+split=0
+while getopts "t:l:o:s" opt; do
 	case $opt in
 	t) timeout_s=$OPTARG ;;
 	l) log=$OPTARG ;;
 	o) out=$OPTARG ;;
+	s) split=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -41,7 +47,7 @@ if [ -z "$out" ]; then
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out/exit"
+rm -f "$out/exit" "$out/split"
 pwd > "$out/cwd"
 # Host paths the guest must see even if they are under a directory it
 # mounts a tmpfs on (/tmp, /var/tmp): see guest-init.sh.
@@ -67,6 +73,10 @@ qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -smp "${DEVMEM_VM_CPUS:-2}"
 	-fsdev local,id=out,path="$out",security_model=none
 	-device virtio-9p-pci,fsdev=out,mount_tag=devmem_out)
 
+if [ $interactive = 0 ] && [ $split = 1 ]; then
+	: > "$out/split"
+fi
+
 if [ $interactive = 1 ]; then
 	"${qemu[@]}" -nographic
 	exit 0
@@ -76,9 +86,17 @@ fi
 tmo=()
 [ "$timeout_s" -gt 0 ] && tmo=(timeout --foreground -k 5 "$timeout_s")
 set +e
-"${tmo[@]}" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null 2>&1 |
-	tr -d '\r' | tee "$log"
-qrc=${PIPESTATUS[0]}
+if [ $split = 1 ]; then
+	"${tmo[@]}" "${qemu[@]}" -display none -monitor none \
+		-chardev file,id=console,path="$log" -serial chardev:console \
+		-serial stdio </dev/null 2>&1 | tr -d '\r'
+	qrc=${PIPESTATUS[0]}
+	sed -i 's/\r$//' "$log"
+else
+	"${tmo[@]}" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null 2>&1 |
+		tr -d '\r' | tee "$log"
+	qrc=${PIPESTATUS[0]}
+fi
 set -e
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	echo "vm: timed out after ${timeout_s}s" >&2

@@ -12,14 +12,17 @@ be handed back with SO_DEVMEM_DONTNEED.
 Needs KSRC, and DEVMEM_CACHE for ethtool >= 6.7 (tcp-data-split).
 """
 
+import ctypes
 import fcntl
 import gc
+import json
 import mmap
 import os
 import socket
 import struct
 import subprocess
 import sys
+import time
 
 from devmem_rs import (HERE, YnlFamily, ksft_eq, ksft_exit, ksft_run, port_netdev,
                        skip_without_ports, spec, udmabuf, wait_ports)
@@ -48,6 +51,21 @@ def ethtool():
 
 def sh(cmd):
     subprocess.run(cmd, shell=True, check=True, capture_output=True)
+
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def dontneed(conn, token):
+    """SO_DEVMEM_DONTNEED of one token; returns the frags freed (the
+    syscall's positive result, which Python's setsockopt drops)."""
+    arg = struct.pack("II", token, 1)
+    n = LIBC.setsockopt(conn.fileno(), socket.SOL_SOCKET, SO_DEVMEM_DONTNEED,
+                        arg, len(arg))
+    if n < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"SO_DEVMEM_DONTNEED: {os.strerror(err)}")
+    return n
 
 
 def receiver():
@@ -94,7 +112,8 @@ def receiver():
     srv.settimeout(60)
     conn, _ = srv.accept()
     conn.settimeout(60)
-    got = frags = linear = bad = readable = 0
+    t0 = time.monotonic()
+    got = frags = linear = bad = readable = returned = 0
     while True:
         if mode == "restart" and restarts == 0 and got >= 1 << 20:
             nl, dmabuf_id = bind()
@@ -154,11 +173,21 @@ def receiver():
             readable += len(data)
             continue
         for t in tokens:
-            conn.setsockopt(socket.SOL_SOCKET, SO_DEVMEM_DONTNEED, struct.pack("II", t, 1))
+            returned += dontneed(conn, t)
+    secs = time.monotonic() - t0
     client.wait(timeout=60)
-    print(f"# received {got} bytes: {frags} dma-buf frags, {linear} linear bytes, "
-          f"{readable} readable bytes, {restarts} queue restarts")
-    ok = got == BYTES and bad == 0 and frags > 0 and client.returncode == 0
+    print(f"# received {got} bytes in {secs:.1f} s: {frags} dma-buf frags, "
+          f"{returned} frags freed by DONTNEED, {linear} linear bytes, {readable} readable "
+          f"bytes, {restarts} queue restarts")
+    stats = os.environ.get("DEVMEM_RX_STATS")
+    if stats:
+        with open(f"{stats}.{mode}.json", "w") as f:
+            json.dump({"mode": mode, "bytes": got, "seconds": secs, "frags": frags,
+                       "frags_freed": returned, "linear": linear,
+                       "readable": readable, "restarts": restarts,
+                       "dmabuf_size": DMABUF_SIZE, "mismatches": bad}, f)
+    ok = (got == BYTES and bad == 0 and frags > 0 and returned == frags
+          and client.returncode == 0)
     if mode == "restart":
         ok = ok and restarts == 2 and readable > 0
     return 0 if ok else 1
