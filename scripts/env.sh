@@ -61,7 +61,7 @@ step() {
 	"$@" > "$log" 2>&1 &
 	pid=$!
 	while ! wait_for "$pid" 60; do
-		echo "    ... $title: $(( (SECONDS - t0) / 60 )) min"
+		echo "    ... $(( (SECONDS - t0) / 60 )) min"
 	done
 	wait "$pid" && rc=0 || rc=$?
 	if [ "$rc" != 0 ]; then

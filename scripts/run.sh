@@ -49,6 +49,7 @@ if impl is None and caps:
     # Until the family reports it, bindings are served by 6.12's C core.
     core = "C (net/core/devmem.c of Linux 6.12.117)"
 print(f"devmem core:           {core}")
+print("devmem_rx.py (a Python receiver that checks every byte; `make bench` has the compiled tool):")
 for mode, what in (("devmem", "devmem receive"),
                    ("restart", "with 2 queue restarts")):
     s = load(f"rx.{mode}.json")
