@@ -57,6 +57,7 @@ mkdir -p "$root"
 tar -C "$root" -xf "$base"
 # The host's apt sources (and the keys they name), so the root installs
 # from the same archives as the machine it stands for.
+rm -f "$root/etc/apt/sources.list"
 cp /etc/apt/sources.list "$root/etc/apt/" 2>/dev/null || true
 for d in sources.list.d trusted.gpg.d keyrings; do
 	[ -d "/etc/apt/$d" ] && cp -a "/etc/apt/$d/." "$root/etc/apt/$d/" 2>/dev/null
