@@ -63,6 +63,14 @@ for d in sources.list.d trusted.gpg.d keyrings; do
 	[ -d "/etc/apt/$d" ] && cp -a "/etc/apt/$d/." "$root/etc/apt/$d/" 2>/dev/null
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The site's own CA certificates (Debian's place for them; a network with a
+# TLS-inspecting proxy needs them for crates.io): part of the machine, not
+# of make setup, like the apt sources. ca-certificates adds them to the
+# trust store when setup.sh installs it.
+if [ -d /usr/local/share/ca-certificates ]; then
+	mkdir -p "$root/usr/local/share/ca-certificates"
+	cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+fi
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --rbind /dev "$root/dev"
