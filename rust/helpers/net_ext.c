@@ -8,6 +8,7 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
+#include <linux/timer.h>
 #include <net/netdev_rx_queue.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -188,6 +189,19 @@ void rust_helper_net_ext_netif_napi_del(struct napi_struct *napi)
 bool rust_helper_net_ext_napi_schedule(struct napi_struct *napi)
 {
 	return napi_schedule(napi);
+}
+
+/* timer_setup() is a macro (with a lockdep key per call site). */
+void rust_helper_net_ext_timer_setup(struct timer_list *timer,
+				     void (*fn)(struct timer_list *))
+{
+	timer_setup(timer, fn, 0);
+}
+
+/* Arms @timer to fire @delay jiffies from now (or moves it there). */
+int rust_helper_net_ext_mod_timer_in(struct timer_list *timer, unsigned long delay)
+{
+	return mod_timer(timer, jiffies + delay);
 }
 
 /* emu_nic: the emulated NIC's platform devices */
