@@ -360,7 +360,9 @@ impl QueuePoller {
                 st.rx_split += 1;
                 let mut hdr = [0u8; HDR_BUF];
                 let len = (c.hdr_len as usize).min(HDR_BUF);
-                let skb = napi.alloc_skb(len as u32).and_then(|mut skb| {
+                // The header buffer may hold payload too (the device's
+                // `rx_inline`), next to dma-buf frags: a kmalloc'd head.
+                let skb = napi.alloc_skb_kmalloc_head(len as u32).and_then(|mut skb| {
                     hdrs.read(usize::from(c.id) * HDR_BUF, &mut hdr[..len])
                         .ok()?;
                     skb.put_data(&hdr[..len]).ok()?;

@@ -229,6 +229,21 @@ impl NapiRef<'_> {
         (!skb.is_null()).then(|| unsafe { SkBuff::from_raw(skb) })
     }
 
+    /// Like [`NapiRef::alloc_skb`], but the linear part is never a page
+    /// fragment.
+    ///
+    /// Use it when the linear part may carry payload and the skb may get
+    /// unreadable (net_iov) frags: GRO and TCP coalescing would turn a
+    /// page-fragment head with payload into a readable page frag of
+    /// another, unreadable skb, which the devmem receive path refuses
+    /// (`ENODEV`); a kmalloc'd head is chained or kept apart instead.
+    pub fn alloc_skb_kmalloc_head(&self, len: u32) -> Option<SkBuff> {
+        // SAFETY: By the type invariants we are in this NAPI's poll (BH).
+        let skb = unsafe { bindings::net_ext_napi_alloc_skb_kmalloc(self.raw, len) };
+        // SAFETY: A non-null return is a fresh skb we own.
+        (!skb.is_null()).then(|| unsafe { SkBuff::from_raw(skb) })
+    }
+
     /// Hands a received Ethernet frame to the stack (through GRO).
     ///
     /// Sets the protocol from the Ethernet header with `eth_type_trans`,
