@@ -192,7 +192,11 @@ impl netdev::Driver for GveNetdev {
         let irq: Arc<dyn emu_nic::IrqHandler> = Arc::new(Irq::new(queues.clone()), GFP_KERNEL)?;
         for n in queues.napis.iter() {
             n.enable();
-            n.data().refill(p);
+            // A starved queue (a bound dma-buf whose buffers are all held)
+            // retries from its poll.
+            if n.data().refill(p) {
+                n.schedule();
+            }
         }
         {
             let _bh = BhDisabled::new();
@@ -330,7 +334,10 @@ impl QueueMgmt for GveNetdev {
             return Err(EBUSY);
         }
         p.port.rx_queue_start(idx as u16)?;
-        napi.data().refill(p);
+        // A starved queue retries from its poll.
+        if napi.data().refill(p) {
+            napi.schedule();
+        }
         Ok(())
     }
 }

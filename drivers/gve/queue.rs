@@ -4,7 +4,7 @@
 //! header buffers, the tx queue, and the NAPI poll that serves both.
 
 use crate::driver::{post_seg, GveNetdev, Priv, Queues};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::net_ext::bh::BhDisabled;
 use kernel::net_ext::dma::CoherentBuffer;
 use kernel::net_ext::emu_nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
@@ -15,9 +15,20 @@ use kernel::net_ext::page_pool::{Netmem, PagePool, Params, RxQueue};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
+use kernel::time::msecs_to_jiffies;
 
 /// Rx buffers per queue (buffer ids).
 pub(crate) const RX_BUFS: usize = 512;
+/// Low-water mark of posted rx buffers: below it, with the page pool
+/// empty, the queue may get no completion (so no interrupt, so no poll)
+/// ever again, as the device drops frames it has no room for; the poll
+/// then retries the refill from a timer. Far more than one frame needs
+/// (MTU 9000: three payload buffers).
+const RX_LOW_WATER: usize = RX_BUFS / 8;
+/// First and longest delay between refill retries of a starved queue,
+/// in ms: the delay doubles while the pool stays empty.
+const REFILL_RETRY_MIN_MS: u32 = 1;
+const REFILL_RETRY_MAX_MS: u32 = 64;
 /// Bytes of each header buffer.
 const HDR_BUF: usize = 256;
 /// Tx frames in flight per queue (completion tags).
@@ -155,6 +166,9 @@ impl Drop for Rx {
 pub(crate) struct QueuePoller {
     q: u16,
     link_check: AtomicBool,
+    /// Delay before the next refill retry of a starved queue (ms); only
+    /// the poll uses it.
+    refill_retry_ms: AtomicU32,
     /// The rx queue's memory; `None` while the queue is stopped for a
     /// restart.
     #[pin]
@@ -182,6 +196,7 @@ impl QueuePoller {
         Ok(try_pin_init!(Self {
             q,
             link_check: AtomicBool::new(false),
+            refill_retry_ms: AtomicU32::new(REFILL_RETRY_MIN_MS),
             rx <- new_spinlock!(Some(rx)),
             tx <- new_spinlock!(Tx { slots, free: tfree }),
             stats <- new_spinlock!(QueueStats::default()),
@@ -204,19 +219,24 @@ impl QueuePoller {
     }
 
     /// Posts every free rx buffer id with a fresh page-pool buffer.
-    pub(crate) fn refill(&self, p: &Priv) {
+    ///
+    /// Returns whether the queue is starved: the pool ran out with fewer
+    /// than [`RX_LOW_WATER`] buffers posted (a dma-buf whose buffers the
+    /// application holds, or no memory), so that the caller must make
+    /// sure the queue is polled again without waiting for an interrupt.
+    pub(crate) fn refill(&self, p: &Priv) -> bool {
         let _bh = BhDisabled::new();
         let mut rx = self.rx.lock();
         let Some(rx) = rx.as_deref_mut() else {
-            return;
+            return false;
         };
         let (Some(pool), Some(hdrs)) = (rx.pool.as_mut(), rx.hdrs.as_ref()) else {
-            return;
+            return false;
         };
         while let Some(id) = rx.free.last() {
             let Some(nm) = pool.alloc_netmem(GFP_ATOMIC) else {
                 self.stats.lock().rx_alloc_fail += 1;
-                break;
+                return RX_BUFS - rx.free.n < RX_LOW_WATER;
             };
             let buf = RxBuf {
                 id,
@@ -231,6 +251,7 @@ impl QueuePoller {
             rx.free.pop();
             rx.bufs[usize::from(id)] = Some(nm);
         }
+        false
     }
 
     /// Transmits a mapped frame: one segment per mapping.
@@ -339,7 +360,9 @@ impl QueuePoller {
                 st.rx_split += 1;
                 let mut hdr = [0u8; HDR_BUF];
                 let len = (c.hdr_len as usize).min(HDR_BUF);
-                let skb = napi.alloc_skb(len as u32).and_then(|mut skb| {
+                // The header buffer may hold payload too (the device's
+                // `rx_inline`), next to dma-buf frags: a kmalloc'd head.
+                let skb = napi.alloc_skb_kmalloc_head(len as u32).and_then(|mut skb| {
                     hdrs.read(usize::from(c.id) * HDR_BUF, &mut hdr[..len])
                         .ok()?;
                     skb.put_data(&hdr[..len]).ok()?;
@@ -431,7 +454,19 @@ impl Poll<GveNetdev> for QueuePoller {
             let _bh = BhDisabled::new();
             self.stats.lock().add(&st);
         }
-        self.refill(p);
+        if self.refill(p) {
+            // Nothing may ever interrupt us again (the device has no
+            // buffer to complete): poll again later, backing off while the
+            // pool stays empty. Never a busy loop: at most one poll per
+            // jiffy, then fewer.
+            let ms = self.refill_retry_ms.load(Ordering::Relaxed);
+            napi.schedule_after(msecs_to_jiffies(ms));
+            let next = ms.saturating_mul(2).min(REFILL_RETRY_MAX_MS);
+            self.refill_retry_ms.store(next, Ordering::Relaxed);
+        } else {
+            self.refill_retry_ms
+                .store(REFILL_RETRY_MIN_MS, Ordering::Relaxed);
+        }
         if done < budget {
             napi.complete_done(done);
         }

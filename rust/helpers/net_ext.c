@@ -8,6 +8,7 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
+#include <linux/timer.h>
 #include <net/netdev_rx_queue.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -188,6 +189,42 @@ void rust_helper_net_ext_netif_napi_del(struct napi_struct *napi)
 bool rust_helper_net_ext_napi_schedule(struct napi_struct *napi)
 {
 	return napi_schedule(napi);
+}
+
+/*
+ * An rx skb with @len bytes of linear room in a kmalloc'd head, never a
+ * page fragment (napi_alloc_skb() takes small heads from a page-fragment
+ * cache). GRO (skb_gro_receive) and TCP coalescing (skb_try_coalesce) turn
+ * a page-fragment head that carries payload into a page frag of another
+ * skb; when that skb has unreadable (net_iov) frags, the devmem recvmsg
+ * then fails with ENODEV on the page frag. A kmalloc'd head is chained
+ * (frag_list) or left alone instead.
+ */
+struct sk_buff *rust_helper_net_ext_napi_alloc_skb_kmalloc(struct napi_struct *napi,
+							   unsigned int len)
+{
+	struct sk_buff *skb;
+
+	skb = __alloc_skb(len + NET_SKB_PAD + NET_IP_ALIGN, GFP_ATOMIC | __GFP_NOWARN,
+			  SKB_ALLOC_RX | SKB_ALLOC_NAPI, NUMA_NO_NODE);
+	if (skb) {
+		skb_reserve(skb, NET_SKB_PAD + NET_IP_ALIGN);
+		skb->dev = napi->dev;
+	}
+	return skb;
+}
+
+/* timer_setup() is a macro (with a lockdep key per call site). */
+void rust_helper_net_ext_timer_setup(struct timer_list *timer,
+				     void (*fn)(struct timer_list *))
+{
+	timer_setup(timer, fn, 0);
+}
+
+/* Arms @timer to fire @delay jiffies from now (or moves it there). */
+int rust_helper_net_ext_mod_timer_in(struct timer_list *timer, unsigned long delay)
+{
+	return mod_timer(timer, jiffies + delay);
 }
 
 /* emu_nic: the emulated NIC's platform devices */

@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Boot-time parameter of the emulated NIC: gve_rs_emu.pairs=N on the kernel
- * command line (readable in /sys/module/gve_rs_emu/parameters/pairs).
+ * Parameters of the emulated NIC:
  *
- * The Rust module! macro of 6.12 has no parameters, so this one int is C;
- * the emulator reads it through kernel::net_ext::emu_nic::boot_pairs().
+ * - gve_rs_emu.pairs=N on the kernel command line: port pairs created at
+ *   boot (readable in /sys/module/gve_rs_emu/parameters/pairs).
+ * - gve_rs_emu.rx_inline=N, also writable at run time in
+ *   /sys/module/gve_rs_emu/parameters/rx_inline: with header split on, up
+ *   to N bytes of a TCP/UDP payload go into the header buffer after the
+ *   headers (as far as it has room), only the rest into payload buffers;
+ *   0 (default) puts headers only there. Values above
+ *   GVE_RS_EMU_RX_INLINE_MAX are refused with EINVAL.
+ *
+ * The Rust module! macro of 6.12 has no parameters, so these are C; the
+ * emulator reads them through kernel::net_ext::emu_nic.
  */
 #include <linux/moduleparam.h>
 
@@ -17,7 +25,28 @@ static int pairs = CONFIG_GVE_RS_EMU_PAIRS;
 module_param(pairs, int, 0444);
 MODULE_PARM_DESC(pairs, "Port pairs created at boot (0-8)");
 
+static unsigned int rx_inline;
+
+static int rx_inline_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, GVE_RS_EMU_RX_INLINE_MAX);
+}
+
+static const struct kernel_param_ops rx_inline_ops = {
+	.set = rx_inline_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(rx_inline, &rx_inline_ops, &rx_inline, 0644);
+MODULE_PARM_DESC(rx_inline,
+		 "Payload bytes written into the header buffer after the headers (0-4096)");
+
 int gve_rs_emu_boot_pairs(void)
 {
 	return pairs;
+}
+
+unsigned int gve_rs_emu_rx_inline(void)
+{
+	return READ_ONCE(rx_inline);
 }

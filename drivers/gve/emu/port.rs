@@ -162,15 +162,14 @@ impl EmuPort {
             let rxq = &mut st.rx[q as usize];
 
             // Header split: headers into the first buffer's header buffer,
-            // the rest into payload buffers, one completion per buffer.
-            let split_at = match (&flow, st.hsplit) {
-                (Some(f), true)
-                    if rxq
-                        .bufs
-                        .peek(0)
-                        .is_some_and(|b| f.hdr_end as u32 <= b.hdr_len) =>
-                {
-                    f.hdr_end
+            // followed by up to `rx_inline` payload bytes as far as it has
+            // room; the rest into payload buffers, one completion per
+            // buffer. A payload that fits whole uses no payload buffer.
+            let split_at = match (&flow, st.hsplit, rxq.bufs.peek(0)) {
+                (Some(f), true, Some(b)) if f.hdr_end as u32 <= b.hdr_len => {
+                    let room = b.hdr_len as usize - f.hdr_end;
+                    let payload = frame.len().saturating_sub(f.hdr_end);
+                    f.hdr_end + payload.min(room).min(rx_inline() as usize)
                 }
                 _ => 0,
             };

@@ -33,6 +33,15 @@ pub fn boot_pairs() -> i32 {
     unsafe { bindings::gve_rs_emu_boot_pairs() }
 }
 
+/// Payload bytes the device writes into the header buffer after the
+/// headers when it splits a frame: `gve_rs_emu.rx_inline` (0 by default,
+/// at most 4096; writable at run time, so read it once per frame).
+#[cfg(CONFIG_GVE_RS_EMU)]
+pub fn rx_inline() -> u32 {
+    // SAFETY: Reads an unsigned int (`READ_ONCE`); always safe to call.
+    unsafe { bindings::gve_rs_emu_rx_inline() }
+}
+
 /// Most queues per direction of a port.
 pub const MAX_QUEUES: usize = 16;
 /// Largest MTU the device supports.

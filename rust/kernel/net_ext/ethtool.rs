@@ -1098,7 +1098,10 @@ impl<T: EthtoolOps> Adapter<T> {
     ///
     /// `dev` must be a device registered by a [`netdev::Registration<T>`];
     /// `p` valid for reads and writes, its non-null `key`/`indir` valid for
-    /// writes of `key_size` bytes / `indir_size` entries.
+    /// writes of [`EthtoolOps::RSS_KEY_SIZE`] bytes /
+    /// [`EthtoolOps::RSS_INDIR_SIZE`] entries (what our
+    /// `get_rxfh_key_size`/`get_rxfh_indir_size` report: every caller in
+    /// 6.12 sizes the arrays from them).
     unsafe extern "C" fn get_rxfh_callback(
         dev: *mut bindings::net_device,
         p: *mut bindings::ethtool_rxfh_param,
@@ -1109,24 +1112,28 @@ impl<T: EthtoolOps> Adapter<T> {
             if p.rss_context != 0 {
                 return Err(EOPNOTSUPP);
             }
-            // The core sizes the arrays from our sizes; refuse anything else
-            // rather than trust a length we did not report.
+            // The core sizes the arrays from our sizes. On GET the size
+            // fields are outputs: `ethtool_get_max_rxfh_channel()` (before
+            // `ethtool -L`) passes a table of our size with `indir_size` 0.
+            // A size that is set must be ours.
             let key = if p.key.is_null() {
                 None
-            } else if p.key_size != T::RSS_KEY_SIZE {
+            } else if p.key_size != 0 && p.key_size != T::RSS_KEY_SIZE {
                 return Err(EINVAL);
             } else {
-                // SAFETY: `key` is valid for `key_size` bytes (caller) and
-                // not otherwise accessed while the slice lives.
-                Some(unsafe { core::slice::from_raw_parts_mut(p.key, p.key_size as usize) })
+                // SAFETY: `key` is valid for `RSS_KEY_SIZE` bytes (caller)
+                // and not otherwise accessed while the slice lives.
+                Some(unsafe { core::slice::from_raw_parts_mut(p.key, T::RSS_KEY_SIZE as usize) })
             };
             let indir = if p.indir.is_null() {
                 None
-            } else if p.indir_size != T::RSS_INDIR_SIZE {
+            } else if p.indir_size != 0 && p.indir_size != T::RSS_INDIR_SIZE {
                 return Err(EINVAL);
             } else {
-                // SAFETY: As above, `indir_size` entries.
-                Some(unsafe { core::slice::from_raw_parts_mut(p.indir, p.indir_size as usize) })
+                // SAFETY: As above, `RSS_INDIR_SIZE` entries.
+                Some(unsafe {
+                    core::slice::from_raw_parts_mut(p.indir, T::RSS_INDIR_SIZE as usize)
+                })
             };
             let mut rss = RxfhGet {
                 hfunc: RssHashFunc::Toeplitz,

@@ -10,6 +10,11 @@
 //! device when created and removed when dropped, so it must be dropped
 //! before the device is freed: keep it in state that the driver tears down
 //! in `stop` or before its netdev `Registration` goes.
+//!
+//! A poll that cannot make progress without an interrupt (say, it could
+//! not refill an empty rx ring) asks for another poll later with
+//! [`NapiRef::schedule_after`]: a timer of the context, cancelled by
+//! [`Napi::disable`] and shut down when the context is dropped.
 
 use crate::bindings;
 use crate::net_ext::netdev::{self, Device, SkBuff};
@@ -35,11 +40,17 @@ pub trait Poll<T: netdev::Driver>: Send + Sync + 'static {
 ///
 /// `raw` was added with `netif_napi_add` to a net_device registered by a
 /// [`netdev::Registration<T>`] and stays added until `drop`; `enabled`
-/// tells whether it is enabled.
+/// tells whether it is enabled. `timer` is set up with `timer_callback`;
+/// it is armed only from a running poll of `raw` ([`NapiRef`]), so never
+/// while `raw` is disabled once [`Napi::disable`] returned, and it is shut
+/// down before `raw` is removed.
 #[pin_data(PinnedDrop)]
 pub struct Napi<T: netdev::Driver, P: Poll<T>> {
     #[pin]
     raw: Opaque<bindings::napi_struct>,
+    /// Schedules `raw` when it fires ([`NapiRef::schedule_after`]).
+    #[pin]
+    timer: Opaque<bindings::timer_list>,
     enabled: AtomicBool,
     #[pin]
     data: P,
@@ -65,6 +76,14 @@ impl<T: netdev::Driver, P: Poll<T>> Napi<T, P> {
             data <- data,
             enabled: AtomicBool::new(false),
             _t: PhantomData,
+            // SAFETY: `slot` is the pinned, uninitialised `timer_list`;
+            // `timer_setup` initialises it. It is not armed until a poll
+            // runs, and `drop` shuts it down.
+            timer <- unsafe {
+                Opaque::ffi_init(move |slot: *mut bindings::timer_list| {
+                    bindings::net_ext_timer_setup(slot, Some(Self::timer_callback))
+                })
+            },
             // SAFETY: `slot` is the pinned, uninitialised `napi_struct`;
             // it is zeroed first (C drivers embed it in zeroed memory, and
             // `netif_napi_add` reads `state`, warning if a stale
@@ -98,12 +117,17 @@ impl<T: netdev::Driver, P: Poll<T>> Napi<T, P> {
         }
     }
 
-    /// Disables polling and waits for a running poll to end (process
-    /// context, may sleep).
+    /// Disables polling, waits for a running poll to end and cancels a
+    /// poll asked for with [`NapiRef::schedule_after`] (process context,
+    /// may sleep).
     pub fn disable(&self) {
         if self.enabled.swap(false, Ordering::AcqRel) {
             // SAFETY: By the type invariants `raw` is added and enabled.
             unsafe { bindings::napi_disable(self.raw.get()) };
+            // SAFETY: `timer` is set up (type invariants). No poll runs
+            // any more, so nothing re-arms it; its callback takes no lock,
+            // so waiting for it cannot deadlock.
+            unsafe { bindings::timer_delete_sync(self.timer.get()) };
         }
     }
 
@@ -112,6 +136,19 @@ impl<T: netdev::Driver, P: Poll<T>> Napi<T, P> {
         // SAFETY: By the type invariants `raw` is added; scheduling a
         // disabled NAPI is a no-op.
         unsafe { bindings::net_ext_napi_schedule(self.raw.get()) };
+    }
+
+    /// # Safety
+    ///
+    /// `timer` must be the `timer` field of a live `Napi<P>`.
+    unsafe extern "C" fn timer_callback(timer: *mut bindings::timer_list) {
+        // SAFETY: guaranteed by the caller: `timer` is inside a `Napi<P>`,
+        // which is live: `drop` shuts the timer down (waiting for this
+        // callback) before the object goes.
+        let this = unsafe {
+            &*crate::container_of!(timer.cast::<Opaque<bindings::timer_list>>(), Self, timer)
+        };
+        this.schedule();
     }
 
     /// # Safety
@@ -125,9 +162,11 @@ impl<T: netdev::Driver, P: Poll<T>> Napi<T, P> {
         let this = unsafe {
             &*crate::container_of!(napi.cast::<Opaque<bindings::napi_struct>>(), Self, raw)
         };
-        // INVARIANT: `napi` is being polled by the NAPI core.
+        // INVARIANT: `napi` is being polled by the NAPI core; `timer` is
+        // the timer of its `Napi`.
         let r = NapiRef {
             raw: napi,
+            timer: this.timer.get(),
             _p: PhantomData,
         };
         // SAFETY: By the type invariants `napi->dev` is a device registered
@@ -141,6 +180,9 @@ impl<T: netdev::Driver, P: Poll<T>> Napi<T, P> {
 impl<T: netdev::Driver, P: Poll<T>> PinnedDrop for Napi<T, P> {
     fn drop(self: Pin<&mut Self>) {
         self.disable();
+        // SAFETY: `timer` is set up (type invariants); `raw` is disabled,
+        // so no poll re-arms it; after this it cannot be armed again.
+        unsafe { bindings::timer_shutdown_sync(self.timer.get()) };
         // SAFETY: By the type invariants `raw` is added; it is disabled, so
         // no poll runs; `netif_napi_del` waits for readers to go.
         unsafe { bindings::net_ext_netif_napi_del(self.raw.get()) };
@@ -151,9 +193,11 @@ impl<T: netdev::Driver, P: Poll<T>> PinnedDrop for Napi<T, P> {
 ///
 /// # Invariants
 ///
-/// `raw` is a NAPI context whose poll is running in this context.
+/// `raw` is a NAPI context whose poll is running in this context; `timer`
+/// is the set-up timer of its [`Napi`].
 pub struct NapiRef<'a> {
     raw: *mut bindings::napi_struct,
+    timer: *mut bindings::timer_list,
     _p: PhantomData<&'a ()>,
 }
 
@@ -165,11 +209,37 @@ impl NapiRef<'_> {
         unsafe { bindings::napi_complete_done(self.raw, work_done) }
     }
 
+    /// Schedules another poll of this context in `delay` jiffies (at
+    /// least one), replacing an earlier request; for a poller that cannot
+    /// make progress now and would otherwise wait for an interrupt that
+    /// may never come. [`Napi::disable`] cancels it.
+    pub fn schedule_after(&self, delay: crate::time::Jiffies) {
+        // SAFETY: By the type invariants `timer` is set up and its `Napi`
+        // is being polled, so `disable` (which cancels the timer after
+        // this poll ends) and `drop` have not run yet.
+        unsafe { bindings::net_ext_mod_timer_in(self.timer, delay.max(1)) };
+    }
+
     /// Allocates an skb with `len` bytes of linear room for a received
     /// packet.
     pub fn alloc_skb(&self, len: u32) -> Option<SkBuff> {
         // SAFETY: By the type invariants we are in this NAPI's poll (BH).
         let skb = unsafe { bindings::napi_alloc_skb(self.raw, len) };
+        // SAFETY: A non-null return is a fresh skb we own.
+        (!skb.is_null()).then(|| unsafe { SkBuff::from_raw(skb) })
+    }
+
+    /// Like [`NapiRef::alloc_skb`], but the linear part is never a page
+    /// fragment.
+    ///
+    /// Use it when the linear part may carry payload and the skb may get
+    /// unreadable (net_iov) frags: GRO and TCP coalescing would turn a
+    /// page-fragment head with payload into a readable page frag of
+    /// another, unreadable skb, which the devmem receive path refuses
+    /// (`ENODEV`); a kmalloc'd head is chained or kept apart instead.
+    pub fn alloc_skb_kmalloc_head(&self, len: u32) -> Option<SkBuff> {
+        // SAFETY: By the type invariants we are in this NAPI's poll (BH).
+        let skb = unsafe { bindings::net_ext_napi_alloc_skb_kmalloc(self.raw, len) };
         // SAFETY: A non-null return is a fresh skb we own.
         (!skb.is_null()).then(|| unsafe { SkBuff::from_raw(skb) })
     }

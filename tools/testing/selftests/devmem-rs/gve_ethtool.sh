@@ -19,7 +19,7 @@ NEW_ETHTOOL=${NEW_ETHTOOL:-${DEVMEM_CACHE:-$HOME/.cache/devmem-rs}/tools/ethtool
 [ -x "$NEW_ETHTOOL" ] && "$NEW_ETHTOOL" --version > /dev/null 2>&1 || NEW_ETHTOOL=
 MIB=$((1 << 20))
 
-ktap_header 50
+ktap_header 55
 pair_setup || { ktap_skip_all "no emulated port pair (CONFIG_GVE_RS_EMU)"; exit 4; }
 trap pair_cleanup EXIT
 
@@ -107,6 +107,12 @@ indir_within() {
 	eb -x "$PB" | awk -v lo="$1" -v hi="$2" '
 		/^ +[0-9]+:/ { for (i = 2; i <= NF; i++) { n++; if ($i < lo || $i > hi) bad++ } }
 		END { print n " entries, " bad + 0 " outside"; exit !(n == 128 && bad == 0) }'
+}
+
+# A user-set table (-X weight 1 1 or equal 2) survives a change to $1
+# channels: only queues 0-1 in it, and ethtool -x reports $1 rings.
+indir_kept() {
+	eb -x "$PB" | grep "with $1 RX ring" && indir_within 0 1
 }
 
 # Several flows (new source ports) land only on queues 0-1.
@@ -213,6 +219,13 @@ ktap_check "RSS traffic only on queues 0-1" check_rss_traffic
 ktap_fails "ethtool -X equal 5 fails (4 queues)" eb -X "$PB" equal 5
 ktap_fails "ethtool -X hfunc xor fails" eb -X "$PB" hfunc xor
 ktap_fails "ethtool -L combined 1 fails (RSS uses queue 1)" eb -L "$PB" combined 1
+# Issue 12: the core reads the table back (get_rxfh with indir_size 0)
+# before changing channels; that must work once a table is configured.
+ktap_check "ethtool -X weight 1 1" eb -X "$PB" weight 1 1
+ktap_check "ethtool -L combined 8 after -X weight 1 1, traffic flows" check_channels_set 8
+ktap_check "ethtool -x: 8 rings, table kept (queues 0-1 only)" indir_kept 8
+ktap_check "ethtool -L combined 4 after -X, traffic flows" check_channels_set 4
+ktap_check "ethtool -x: 4 rings, table kept (queues 0-1 only)" indir_kept 4
 ktap_check "ethtool -X hkey (40 bytes)" eb -X "$PB" hkey \
 	"$(printf '%02x:' $(seq 1 39))28"
 ktap_check "ethtool -x: new key" bash -c \

@@ -4,15 +4,23 @@
 
   tcp_pattern.py server ADDR PORT BYTES   accept one connection, verify
   tcp_pattern.py client ADDR PORT BYTES   connect, send
+  tcp_pattern.py chunks ADDR PORT BYTES   connect, send in writes of
+                                          CHUNKS bytes (cycling), each its
+                                          own segment (TCP_NODELAY, a pause
+                                          after each)
 
 The pattern is byte i = (i % 251): a prime period, so a lost, repeated or
 reordered chunk of any power-of-two size shows.
 """
 import socket
 import sys
+import time
 
 PERIOD = 251
 BLOCK = bytes(i % PERIOD for i in range(PERIOD * 256))
+# Write sizes of "chunks" mode: around 100 and 190 bytes (devmem_rx.py's
+# rx_inline and the header buffer's payload room), and larger.
+CHUNKS = (1, 40, 99, 100, 101, 150, 190, 191, 1000, 1448, 3000)
 
 
 def server(addr, port, total):
@@ -56,6 +64,22 @@ def client(addr, port, total):
     return 0
 
 
+def chunks(addr, port, total):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    with socket.create_connection((addr, port), timeout=60) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sent = i = 0
+        while sent < total:
+            start = sent % PERIOD
+            n = min(CHUNKS[i % len(CHUNKS)], total - sent)
+            s.sendall(BLOCK[start:start + n])
+            sent += n
+            i += 1
+            time.sleep(0.002)
+    return 0
+
+
 if __name__ == "__main__":
     mode, addr, port, total = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    sys.exit(server(addr, port, total) if mode == "server" else client(addr, port, total))
+    fn = {"server": server, "client": client, "chunks": chunks}[mode]
+    sys.exit(fn(addr, port, total))
