@@ -20,6 +20,7 @@ import sys
 from datetime import datetime, timezone
 
 CORE_NAMES = {"c": "C core (6.12 net/core/devmem.c)", "rust": "Rust core (devmem-rs)"}
+CORE_SHORT = {"c": "C core", "rust": "Rust core"}
 NEEDS_RUST = "not measured yet (needs the Rust core)"
 
 
@@ -80,6 +81,11 @@ def kernel_data(raw):
         size = path.split("/")[-1].split(".")[1]
         d["bind"][size] = runs_of(bench, f"bind.{size}.{{r}}.json", "bind_unbind_ms")
     return d
+
+
+def size_mib(s):
+    """MiB in a size like 64M or 1G."""
+    return float(s[:-1]) * (1024 if s[-1] == "G" else 1)
 
 
 def med(runs):
@@ -174,7 +180,7 @@ def plots(out, kernels):
                 continue
             b = ax.bar(xs, ys, width, yerr=[lo, hi], capsize=4,
                        label=CORE_NAMES.get(d["info"].get("core"), k))
-            ax.bar_label(b, labels=[fmtv(y) for y in ys], padding=3, fontsize=8)
+            ax.bar_label(b, labels=[fmtv(y) for y in ys], label_type="center", fontsize=8, color="white")
         ax.set_xticks(range(len(groups)), [g for g, _ in groups])
         ax.legend(fontsize=8)
 
@@ -201,8 +207,7 @@ def plots(out, kernels):
     plt.close(fig)
     made.append("dontneed.png")
 
-    sizes = sorted({s for d in kernels.values() for s in d["bind"]},
-                   key=lambda s: float(s[:-1]) * (1024 if s[-1] == "G" else 1))
+    sizes = sorted({s for d in kernels.values() for s in d["bind"]}, key=size_mib)
     if sizes:
         fig, ax = plt.subplots(figsize=(6, 4))
         bars(ax, [(f"{s}iB udmabuf", s) for s in sizes], lambda d, k: d["bind"].get(k, {}),
@@ -237,17 +242,17 @@ def main():
 
     for d in kernels.values():
         i = d["info"]
-        kname = f"{i.get('uname')} ({CORE_NAMES.get(i.get('core'), i.get('core'))})"
+        kname = f"{i.get('uname')}, {CORE_SHORT.get(i.get('core'), i.get('core'))}"
         rep.add("devmem receive goodput / plain-copy receive goodput (1 flow)",
-                pair_ratio(d["devmem"], d["copy"]), "×", "≥ 1.5", kname)
+                pair_ratio(d["devmem"], d["copy"]), "×", "≥ 1.5×", kname)
         rep.add("receiver CPU (user + sys + softirq) per GiB, devmem / plain copy",
-                pair_ratio(d["cpu_devmem"], d["cpu_copy"]), "×", "≤ 0.5", kname)
+                pair_ratio(d["cpu_devmem"], d["cpu_copy"]), "×", "≤ 0.5×", kname)
         mem = med(d["memcpy"])
         rep.add("devmem goodput / guest memcpy bandwidth",
-                {r: v / mem for r, v in d["devmem"].items()} if mem else {}, "×", "≥ 0.7",
+                {r: v / mem for r, v in d["devmem"].items()} if mem else {}, "×", "≥ 0.7×",
                 kname)
         rep.add("devmem goodput, 2 flows on 2 bound queues / 1 flow on 1 queue",
-                pair_ratio(d["devmem2"], d["devmem"]), "×", "≥ 1.8", kname)
+                pair_ratio(d["devmem2"], d["devmem"]), "×", "≥ 1.8×", kname)
         rep.add("devmem receive goodput (1 flow, DONTNEED batch 128)", d["devmem"], "MB/s", "",
                 kname)
         rep.add("plain-copy receive goodput (1 flow)", d["copy"], "MB/s", "", kname)
@@ -259,7 +264,7 @@ def main():
         for b in (1, 32, 128):
             rep.add(f"SO_DEVMEM_DONTNEED cost per token, batch {b}", d[f"dn{b}"], "ns", "",
                     kname)
-        for size, runs in sorted(d["bind"].items()):
+        for size, runs in sorted(d["bind"].items(), key=lambda kv: size_mib(kv[0])):
             rep.add(f"bind + unbind latency, {size}iB udmabuf", runs, "ms", "", kname)
 
     rust, c = by_core.get("rust"), by_core.get("c")
@@ -271,15 +276,15 @@ def main():
         else:
             rep.add(name, {}, "×", target, "", NEEDS_RUST)
 
-    cross("goodput, Rust core / C core", lambda d: d["devmem"], "≥ 1.0")
+    cross("goodput, Rust core / C core", lambda d: d["devmem"], "≥ 1.0×")
     for b in (1, 32, 128):
         cross(f"SO_DEVMEM_DONTNEED cost per token, Rust / C, batch {b}",
-              lambda d, b=b: d[f"dn{b}"], "≤ 0.5")
-    rep.add("net_iov allocate + release cost, Rust allocator / C gen_pool", {}, "×", "≤ 0.5", "",
+              lambda d, b=b: d[f"dn{b}"], "≤ 0.5×")
+    rep.add("net_iov allocate + release cost, Rust allocator / C gen_pool", {}, "×", "≤ 0.5×", "",
             NEEDS_RUST + "; also needs an in-kernel timing of the allocator")
     for size in ("64M", "1G"):
         cross(f"bind + unbind latency, {size}iB udmabuf, Rust / C",
-              lambda d, s=size: d["bind"].get(s, {}), "≤ 0.5")
+              lambda d, s=size: d["bind"].get(s, {}), "≤ 0.5×")
 
     made = plots(out, kernels)
     with open(os.path.join(out, "results.json"), "w") as f:
