@@ -11,7 +11,8 @@
 #   bench-guest.sh OUTDIR
 #
 # Environment: DEVMEM_RX (the tool), BENCH_RUNS (3), BENCH_SECONDS (10, per
-# stream), BENCH_BIND_SIZES ("64M 1G"), BENCH_MEMCPY_SECONDS (3).
+# stream), BENCH_BIND_SIZES ("64M 1G"), BENCH_MEMCPY_SECONDS (3), BENCH_PERF
+# (set: a perf profile of one more devmem and one more copy stream).
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 . "$DEVMEM_SRC/tools/testing/selftests/devmem-rs/lib.sh"
@@ -104,6 +105,22 @@ for r in $(seq "$runs"); do
 		stream "devmem.b$b.$r" devmem 1 "$b" 1 0
 	done
 done
+if [ -n "${BENCH_PERF:-}" ]; then
+	# Where the time goes (not a figure): perf samples all CPUs
+	# (cpu-clock: TCG has no PMU) during one more stream of each mode.
+	for m in devmem copy; do
+		say "perf profile: $m stream"
+		perf record -a -g -e cpu-clock -o "/tmp/perf.$m.data" -- sleep "$secs" \
+			> "$out/perf.$m.log" 2>&1 &
+		stream "perf.$m.1" "$m" 1 128 1 0
+		wait
+		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort sym \
+			--percent-limit 0.5 -g none > "$out/perf.$m.txt" 2>> "$out/perf.$m.log"
+		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort cpu,comm \
+			-g none > "$out/perf.$m.cpu.txt" 2>> "$out/perf.$m.log"
+		say "perf $m: top symbols in $out/perf.$m.txt"
+	done
+fi
 for size in $bind_sizes; do
 	for r in $(seq "$runs"); do
 		say "bind+unbind of a $size udmabuf, run $r/$runs"

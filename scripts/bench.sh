@@ -17,7 +17,7 @@
 # DEVMEM_KERNEL=bzImage benchmarks that kernel instead, without building.
 #
 # Environment: DEVMEM_BENCH_RESULTS (default bench-results/), BENCH_RUNS,
-# BENCH_SECONDS, BENCH_BIND_SIZES ("64M 1G"), DEVMEM_VM_MEM (default 3G
+# BENCH_SECONDS, BENCH_BIND_SIZES ("64M 1G"), BENCH_PERF, DEVMEM_VM_MEM (default 3G
 # here: a 1 GiB udmabuf is bound).
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
@@ -69,7 +69,7 @@ for core in $cores; do
 	t1=$SECONDS
 	DEVMEM_KERNEL=$kernel "$DEVMEM_SRC/scripts/vm.sh" -s -t "${BENCH_VM_TIMEOUT:-3600}" \
 		-l "$raw/guest.log" -o "$raw/out" \
-		"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC DEVMEM_RX=$rx BENCH_RUNS=$runs BENCH_SECONDS=$secs BENCH_MEMCPY_SECONDS=$memcpy_secs ${BENCH_BIND_SIZES:+BENCH_BIND_SIZES='$BENCH_BIND_SIZES'} scripts/bench-guest.sh /run/devmem-out/bench" |
+		"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC DEVMEM_RX=$rx BENCH_RUNS=$runs BENCH_SECONDS=$secs BENCH_MEMCPY_SECONDS=$memcpy_secs ${BENCH_BIND_SIZES:+BENCH_BIND_SIZES='$BENCH_BIND_SIZES'} BENCH_PERF=${BENCH_PERF:-} scripts/bench-guest.sh /run/devmem-out/bench" |
 		grep --line-buffered -E '^(bench|devmem-vm): ' | grep --line-buffered -v 'devmem-vm: running'
 	rc=${PIPESTATUS[0]}
 	echo "    VM done in $((SECONDS - t1)) s (exit $rc)"
