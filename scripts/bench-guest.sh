@@ -83,6 +83,11 @@ stream() {
 	say "$name: $(grep -h ' flow(s): ' "$out/$name.rx.log" | sed 's/^devmem-rx: //')"
 }
 
+# Receiver on the last vCPU, sender on vCPU 0 (the same one when the
+# guest has only one).
+ncpu=$(nproc)
+rxc=$((ncpu - 1))
+[ "$ncpu" -ge 2 ] || say "WARNING: the guest has 1 vCPU: sender and receiver share it"
 t0=$SECONDS
 for r in $(seq "$runs"); do
 	say "memcpy run $r/$runs"
@@ -95,14 +100,14 @@ for r in $(seq "$runs"); do
 	# done synchronously when it transmits) on vCPU 0. devmem and copy
 	# alternate so drift hits both alike.
 	say "stream run $r/$runs: devmem, batch 128"
-	stream "devmem.b128.$r" devmem 1 128 1 0
+	stream "devmem.b128.$r" devmem 1 128 $rxc 0
 	say "stream run $r/$runs: plain copy"
-	stream "copy.$r" copy 1 128 1 0
+	stream "copy.$r" copy 1 128 $rxc 0
 	say "stream run $r/$runs: devmem, 2 flows on queues 1 and 2"
-	stream "devmem2.b128.$r" devmem 2 128 0,1 1,0
+	stream "devmem2.b128.$r" devmem 2 128 0,$rxc $rxc,0
 	for b in 1 32; do
 		say "stream run $r/$runs: devmem, batch $b"
-		stream "devmem.b$b.$r" devmem 1 "$b" 1 0
+		stream "devmem.b$b.$r" devmem 1 "$b" $rxc 0
 	done
 done
 if [ -n "${BENCH_PERF:-}" ]; then
@@ -112,7 +117,7 @@ if [ -n "${BENCH_PERF:-}" ]; then
 		say "perf profile: $m stream"
 		perf record -a -g -e cpu-clock -o "/tmp/perf.$m.data" -- sleep "$secs" \
 			> "$out/perf.$m.log" 2>&1 &
-		stream "perf.$m.1" "$m" 1 128 1 0
+		stream "perf.$m.1" "$m" 1 128 $rxc 0
 		wait
 		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort sym \
 			--percent-limit 0.5 -g none > "$out/perf.$m.txt" 2>> "$out/perf.$m.log"

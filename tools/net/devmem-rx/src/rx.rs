@@ -286,10 +286,10 @@ fn recv_copy(cx: &FlowCtx<'_>, fd: i32, st: &mut FlowStats) -> Result<()> {
 fn flow(cx: FlowCtx<'_>, l: TcpListener, start: &Barrier) -> FlowStats {
     let mut st = FlowStats::default();
     let r = (|| -> Result<()> {
-        if let Some(&cpu) = cx.opts.cpus.get(cx.idx) {
-            sys::pin_to_cpu(cpu)?;
-        }
-        let s = accept(&l, cx.opts.accept_timeout);
+        let s = match cx.opts.cpus.get(cx.idx) {
+            Some(&cpu) => sys::pin_to_cpu(cpu).and_then(|_| accept(&l, cx.opts.accept_timeout)),
+            None => accept(&l, cx.opts.accept_timeout),
+        };
         // Wait for every flow (and the main thread's first CPU sample)
         // even when this one failed, so nobody waits forever.
         start.wait();
@@ -437,7 +437,9 @@ fn summarize(
         bytes,
         secs,
         gbps,
-        if mismatches == 0 {
+        if bytes == 0 {
+            "nothing received".to_string()
+        } else if mismatches == 0 {
             "every byte verified".to_string()
         } else {
             format!("{mismatches} chunks did NOT match the pattern")
