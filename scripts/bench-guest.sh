@@ -65,7 +65,8 @@ stream() {
 		--cpus "$rxcpus" --addr "$IPB" --port $PORT --json "$out/$name.rx.json" \
 		> "$out/$name.rx.log" 2>&1 &
 	rxpid=$!
-	if ! wait_tcp_listen "$NSB" $((PORT + flows - 1)) 30 $rxpid; then
+	# Creating and binding the udmabuf takes seconds under TCG.
+	if ! wait_tcp_listen "$NSB" $((PORT + flows - 1)) 180 $rxpid; then
 		wait $rxpid
 		fail "$name: receiver did not start: $(tail -n 3 "$out/$name.rx.log")"
 		return

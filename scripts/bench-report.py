@@ -261,7 +261,8 @@ def main():
         rep.add("devmem receive goodput, 2 flows", d["devmem2"], "MB/s", "", kname)
         rep.add("receiver CPU per GiB, devmem", d["cpu_devmem"], "s/GiB", "", kname)
         rep.add("receiver CPU per GiB, plain copy", d["cpu_copy"], "s/GiB", "", kname)
-        rep.add("guest memcpy bandwidth (as the kernel copies: rep movsb with FSRM)",
+        rep.add("guest memcpy bandwidth (as the kernel copies: rep movsb with FSRM, "
+                "else 8-byte moves)",
                 d["memcpy"], "MB/s", "", kname)
         for b in (1, 32, 128):
             rep.add(f"SO_DEVMEM_DONTNEED cost per token, batch {b}", d[f"dn{b}"], "ns", "",
@@ -294,9 +295,12 @@ def main():
         f.write("\n")
 
     info = next(iter(kernels.values()))["info"]
+    host = load(os.path.join(out, "host.json")) or {}
+    load_s = (f"; host load average {host['loadavg_start']} at the start, "
+              f"{host['loadavg_end']} at the end") if host else ""
     lines = [f"# make bench ({args.variant})", "",
              f"{date}; host: {machine()}; guest: QEMU TCG, {info.get('cpus')} vCPUs, "
-             f"{int(info.get('mem_kib', 0)) / (1 << 20):.1f} GiB of RAM seen", "",
+             f"{int(info.get('mem_kib', 0)) / (1 << 20):.1f} GiB of RAM seen{load_s}", "",
              "| figure | target | measured (median) | met | runs | kernel |",
              "|---|---|---|---|---|---|"]
     for fig in rep.figures:

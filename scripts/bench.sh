@@ -32,6 +32,7 @@ else
 fi
 cores=${BENCH_CORES:-default}
 t0=$SECONDS
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS/raw"
 echo "==> make bench ($variant: $runs run(s) per figure, ${secs} s streams; results in $RESULTS)"
@@ -82,6 +83,9 @@ for core in $cores; do
 	fi
 done
 
+# The host's load (other work on the machine slows the VM down).
+printf '{"loadavg_start": "%s", "loadavg_end": "%s", "cores": %s}\n' "$load0" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" > "$RESULTS/host.json"
 echo "==> report"
 "$PYTHON" "$DEVMEM_SRC/scripts/bench-report.py" --variant "$variant" "$RESULTS" || failed=1
 [ -f "$RESULTS/summary.md" ] && cat "$RESULTS/summary.md"

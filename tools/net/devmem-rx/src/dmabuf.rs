@@ -76,6 +76,14 @@ impl Udmabuf {
                 libc::fcntl(memfd.0, libc::F_ADD_SEALS, libc::F_SEAL_SHRINK).into(),
                 "F_ADD_SEALS",
             )?;
+            // Allocate the pages here, where the kernel can reschedule:
+            // UDMABUF_CREATE would otherwise allocate and clear them all in
+            // one loop (memfd_pin_folios), which for 1 GiB under QEMU TCG
+            // runs past the soft lockup watchdog.
+            check(
+                libc::fallocate(memfd.0, 0, 0, size as libc::off_t).into(),
+                "fallocate(memfd)",
+            )?;
             let dev = libc::open(c"/dev/udmabuf".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
             check(dev.into(), "open /dev/udmabuf")?;
             let dev = Fd(dev);

@@ -41,7 +41,7 @@ through the dma-buf, every token returned).
 
 send: streams the pattern (byte i of a flow = i % 251) to A:P.. .
 bind-bench: bind-rx + unbind (closing the netlink socket) of a udmabuf.
-memcpy-bench: memcpy bandwidth (rep movsb and libc memcpy).
+memcpy-bench: memcpy bandwidth (rep movsb, 8-byte moves, libc memcpy).
 --json FILE writes the summary as JSON too.";
 
 struct Args(HashMap<String, String>);
