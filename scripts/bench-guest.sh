@@ -88,7 +88,7 @@ stream() {
 # guest has only one).
 ncpu=$(nproc)
 rxc=$((ncpu - 1))
-[ "$ncpu" -ge 2 ] || say "WARNING: the guest has 1 vCPU: sender and receiver share it"
+[ "$ncpu" -ge 2 ] || say "note: the guest has 1 vCPU: sender and receiver share it"
 t0=$SECONDS
 for r in $(seq "$runs"); do
 	say "memcpy run $r/$runs"

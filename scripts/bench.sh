@@ -75,11 +75,12 @@ for core in $cores; do
 	rc=${PIPESTATUS[0]}
 	echo "    VM done in $((SECONDS - t1)) s (exit $rc)"
 	[ "$rc" = 0 ] || failed=1
+	# Kernel reports are findings, listed in summary.md (a WARN or an
+	# oops panics the guest, which fails the VM run above).
 	guest_reports "$raw/guest.log" > "$raw/guest-reports.log"
 	if [ -s "$raw/guest-reports.log" ]; then
 		echo "==> kernel reports in the guest log:" >&2
 		head -n 10 "$raw/guest-reports.log" | sed 's/^/    /' >&2
-		failed=1
 	fi
 done
 
