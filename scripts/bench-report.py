@@ -132,7 +132,7 @@ def fmt(v, unit):
     if v is None:
         return ""
     if unit == "×":
-        return f"{v:.2f}×"
+        return f"{v:.2f}×" if v >= 0.1 else f"{v:.2g}×"
     return f"{v:.3g} {unit}" if v < 100 else f"{v:.0f} {unit}"
 
 
@@ -311,6 +311,15 @@ def main():
         lines.append(f"| {fig['name']} | {fig['target'] or '-'} | {val} | {meets(fig)} | "
                      f"{runs} | {fig['kernel']} |")
     lines += ["", "Plots: " + ", ".join(made) if made else "No plots (no matplotlib).", ""]
+    for k in kernels:
+        try:
+            with open(os.path.join(out, "raw", k, "guest-reports.log")) as f:
+                reports = [re.sub(r"^\d+:(\[ *[\d.]+\] )?", "", x.rstrip()) for x in f]
+        except OSError:
+            continue
+        if reports:
+            lines += [f"Kernel reports in the guest log ({k} kernel, raw/{k}/guest.log):", "",
+                      *[f"    {x}" for x in reports[:8]], ""]
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("\n".join(lines))
     missing = [f["name"] for f in rep.figures if f["value"] is None and f.get("note") != NEEDS_RUST
