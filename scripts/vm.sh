@@ -89,12 +89,12 @@ set +e
 if [ $split = 1 ]; then
 	"${tmo[@]}" "${qemu[@]}" -display none -monitor none \
 		-chardev file,id=console,path="$log" -serial chardev:console \
-		-serial stdio </dev/null 2>&1 | tr -d '\r'
+		-serial stdio </dev/null 2>&1 | stdbuf -oL tr -d '\r'
 	qrc=${PIPESTATUS[0]}
 	sed -i 's/\r$//' "$log"
 else
 	"${tmo[@]}" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null 2>&1 |
-		tr -d '\r' | tee "$log"
+		stdbuf -oL tr -d '\r' | tee "$log"
 	qrc=${PIPESTATUS[0]}
 fi
 set -e
