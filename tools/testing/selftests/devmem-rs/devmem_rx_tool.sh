@@ -35,9 +35,11 @@ json_check() { # FILE PYTHON-EXPRESSION-ON-j
 run() {
 	local mode=$1 rxpid
 	ip netns exec "$NSB" "$RX" recv --mode "$mode" --ifname "$PB" --queue 1 --addr "$IPB" \
-		--port $PORT --json "$OUT/$mode.rx.json" > "$OUT/$mode.rx.log" 2>&1 &
+		--port $PORT --dmabuf-size 16M --json "$OUT/$mode.rx.json" > "$OUT/$mode.rx.log" 2>&1 &
 	rxpid=$!
-	wait_tcp_listen "$NSB" $PORT 30 $rxpid || { wait $rxpid; cat "$OUT/$mode.rx.log"; return 1; }
+	# Creating and binding the udmabuf can take many seconds under TCG
+	# on a busy host.
+	wait_tcp_listen "$NSB" $PORT 180 $rxpid || { wait $rxpid; cat "$OUT/$mode.rx.log"; return 1; }
 	ip netns exec "$NSA" "$RX" send --addr "$IPB" --port $PORT --seconds $SECS \
 		--json "$OUT/$mode.tx.json" > "$OUT/$mode.tx.log" 2>&1 || { cat "$OUT/$mode.tx.log"; return 1; }
 	wait_pid $rxpid 60 || { cat "$OUT/$mode.rx.log"; return 1; }
