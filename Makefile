@@ -10,6 +10,8 @@
 #   make kernel   unpack/patch/configure/build the kernel in the cache
 #   make ncdevmem build upstream's ncdevmem selftest binary in the cache
 #   make vm [CMD='...']  boot the kernel; run CMD, or give a shell
+#   make bench [QUICK=1] measure devmem vs copy receive (tools/net/devmem-rx)
+#                 in the VM; results in bench-results/
 #   make clippy   build our crates with CLIPPY=1 (separate output dir)
 #   make patches-check   the patch series applies cleanly to 6.12
 #   make fresh-check     make run, then make test from a second clean
@@ -23,9 +25,9 @@
 
 SHELL := /bin/bash
 S := $(CURDIR)/scripts
-export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM TESTS
+export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM TESTS QUICK
 
-.PHONY: all run test setup kernel ncdevmem vm clippy patches-check fresh-check
+.PHONY: all run test setup kernel ncdevmem vm clippy patches-check fresh-check bench
 
 all: test
 
@@ -56,3 +58,6 @@ fresh-check:
 
 test:
 	@$(S)/test.sh
+
+bench:
+	@$(S)/bench.sh

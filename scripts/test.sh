@@ -87,6 +87,11 @@ check uapi-from-spec uapi_check
 check checkpatch checkpatch
 check build "$DEVMEM_SRC/scripts/kernel.sh" build
 check clippy clippy_check
+# devmem-rx (the bench tool; its smoke test runs in the guest): build,
+# its unit tests, clippy.
+check devmem-rx "$DEVMEM_SRC/scripts/devmem-rx.sh" build
+check devmem-rx-unit "$DEVMEM_SRC/scripts/devmem-rx.sh" test
+check devmem-rx-clippy "$DEVMEM_SRC/scripts/devmem-rx.sh" clippy
 echo "# host checks took $((SECONDS - t0))s"
 
 kernel=$KOBJ/arch/x86/boot/bzImage

@@ -1,0 +1,141 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The measurements of `make bench`, run in the guest by bench.sh (one boot
+# per kernel). Ports 0 and 1 of the emulated NIC go into two namespaces
+# (sender in A, receiver in B); port B gets 4 queues, header split, RSS on
+# queue 0 only and ntuple rules steering port 5201 to queue 1 and 5202 to
+# queue 2. Every measurement runs devmem-rx; each writes its JSON summary to
+# OUTDIR and prints one line.
+#
+#   bench-guest.sh OUTDIR
+#
+# Environment: DEVMEM_RX (the tool), BENCH_RUNS (3), BENCH_SECONDS (10, per
+# stream), BENCH_BIND_SIZES ("64M 1G"), BENCH_MEMCPY_SECONDS (3), BENCH_PERF
+# (set: a perf profile of one more devmem and one more copy stream).
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+. "$DEVMEM_SRC/tools/testing/selftests/devmem-rs/lib.sh"
+
+out=$1
+mkdir -p "$out"
+RX=${DEVMEM_RX:-$DEVMEM_CACHE/devmem-rx/release/devmem-rx}
+ET=$DEVMEM_TOOLS/ethtool-trixie/usr/sbin/ethtool
+runs=${BENCH_RUNS:-3}
+secs=${BENCH_SECONDS:-10}
+bind_sizes=${BENCH_BIND_SIZES:-64M 1G}
+PORT=5201
+failed=0
+
+say() { echo "bench: $*"; }
+fail() { say "FAILED: $*"; failed=$((failed + 1)); }
+
+[ -x "$RX" ] || { say "no devmem-rx at $RX"; exit 2; }
+[ -x "$ET" ] || { say "no ethtool with tcp-data-split at $ET"; exit 2; }
+
+# The kernel: release, and which devmem core serves bind-rx (the devmem
+# family's caps-get says so once it reports an implementation; until then
+# it is 6.12's C core).
+core=$("$PYTHON" "$KSRC/tools/net/ynl/cli.py" --spec "$KSRC/Documentation/netlink/specs/devmem.yaml" \
+	--do caps-get 2>/dev/null | "$PYTHON" -c \
+	'import ast, sys; print(ast.literal_eval(sys.stdin.read()).get("implementation", "c"))' 2>/dev/null ||
+	echo c)
+printf '{"uname": "%s", "core": "%s", "cpus": %s, "mem_kib": %s}\n' "$(uname -r)" "$core" \
+	"$(nproc)" "$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)" > "$out/kernel.json"
+say "kernel $(uname -r), devmem core: $core, $(nproc) vCPUs, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+
+pair_setup || { say "no emulated port pair"; exit 2; }
+trap pair_cleanup EXIT
+nsb() { ip netns exec "$NSB" "$@"; }
+nsb "$ET" -L "$PB" combined 4 &&
+	nsb "$ET" -K "$PB" ntuple off &&
+	nsb "$ET" -G "$PB" tcp-data-split on &&
+	nsb "$ET" -K "$PB" ntuple on &&
+	nsb "$ET" -X "$PB" equal 1 &&
+	nsb "$ET" -N "$PB" flow-type tcp4 dst-ip "$IPB" dst-port $PORT action 1 &&
+	nsb "$ET" -N "$PB" flow-type tcp4 dst-ip "$IPB" dst-port $((PORT + 1)) action 2 ||
+	{ say "ethtool set-up of $PB failed"; exit 2; }
+# udmabuf refuses buffers above size_limit_mb (64 by default).
+echo 4096 > /sys/module/udmabuf/parameters/size_limit_mb
+
+# stream NAME MODE FLOWS BATCH RXCPUS TXCPUS: one receive of $secs seconds.
+stream() {
+	local name=$1 mode=$2 flows=$3 batch=$4 rxcpus=$5 txcpus=$6 rxpid rc
+	nsb "$RX" recv --mode "$mode" --ifname "$PB" --queue 1 --flows "$flows" --batch "$batch" \
+		--cpus "$rxcpus" --addr "$IPB" --port $PORT --json "$out/$name.rx.json" \
+		> "$out/$name.rx.log" 2>&1 &
+	rxpid=$!
+	# Creating and binding the udmabuf takes seconds under TCG.
+	if ! wait_tcp_listen "$NSB" $((PORT + flows - 1)) 180 $rxpid; then
+		wait $rxpid
+		fail "$name: receiver did not start: $(tail -n 3 "$out/$name.rx.log")"
+		return
+	fi
+	ip netns exec "$NSA" "$RX" send --addr "$IPB" --port $PORT --flows "$flows" --cpus "$txcpus" \
+		--seconds "$secs" --json "$out/$name.tx.json" > "$out/$name.tx.log" 2>&1
+	rc=$?
+	wait_pid $rxpid 120
+	local rxrc=$?
+	if [ $rc != 0 ] || [ $rxrc != 0 ]; then
+		fail "$name: sender exit $rc, receiver exit $rxrc: $(grep -h 'error\|devmem-rx:' \
+			"$out/$name.rx.log" "$out/$name.tx.log" | tail -n 3)"
+		return
+	fi
+	say "$name: $(grep -h ' flow(s): ' "$out/$name.rx.log" | sed 's/^devmem-rx: //')"
+}
+
+# Receiver on the last vCPU, sender on vCPU 0 (the same one when the
+# guest has only one).
+ncpu=$(nproc)
+rxc=$((ncpu - 1))
+[ "$ncpu" -ge 2 ] || say "note: the guest has 1 vCPU: sender and receiver share it"
+t0=$SECONDS
+for r in $(seq "$runs"); do
+	say "memcpy run $r/$runs"
+	"$RX" memcpy-bench --seconds "${BENCH_MEMCPY_SECONDS:-3}" --json "$out/memcpy.$r.json" \
+		> "$out/memcpy.$r.log" 2>&1 || fail "memcpy run $r"
+	say "memcpy: $(sed 's/^devmem-rx memcpy-bench: //' "$out/memcpy.$r.log")"
+done
+for r in $(seq "$runs"); do
+	# 1 flow: receiver on vCPU 1, sender (and the emulated NIC's work,
+	# done synchronously when it transmits) on vCPU 0. devmem and copy
+	# alternate so drift hits both alike.
+	say "stream run $r/$runs: devmem, batch 128"
+	stream "devmem.b128.$r" devmem 1 128 $rxc 0
+	say "stream run $r/$runs: plain copy"
+	stream "copy.$r" copy 1 128 $rxc 0
+	say "stream run $r/$runs: devmem, 2 flows on queues 1 and 2"
+	stream "devmem2.b128.$r" devmem 2 128 0,$rxc $rxc,0
+	for b in 1 32; do
+		say "stream run $r/$runs: devmem, batch $b"
+		stream "devmem.b$b.$r" devmem 1 "$b" $rxc 0
+	done
+done
+if [ -n "${BENCH_PERF:-}" ]; then
+	# Where the time goes (not a figure): perf samples all CPUs
+	# (cpu-clock: TCG has no PMU) during one more stream of each mode.
+	for m in devmem copy; do
+		say "perf profile: $m stream"
+		perf record -a -g -e cpu-clock -o "/tmp/perf.$m.data" -- sleep "$secs" \
+			> "$out/perf.$m.log" 2>&1 &
+		stream "perf.$m.1" "$m" 1 128 $rxc 0
+		wait
+		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort sym \
+			--percent-limit 0.5 -g none > "$out/perf.$m.txt" 2>> "$out/perf.$m.log"
+		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort cpu,comm \
+			-g none > "$out/perf.$m.cpu.txt" 2>> "$out/perf.$m.log"
+		say "perf $m: top symbols in $out/perf.$m.txt"
+	done
+fi
+for size in $bind_sizes; do
+	for r in $(seq "$runs"); do
+		say "bind+unbind of a $size udmabuf, run $r/$runs"
+		# As many pairs as fit in 3 seconds, at least one.
+		nsb "$RX" bind-bench --ifname "$PB" --queue 1 --size "$size" --reps 1 --seconds 3 \
+			--json "$out/bind.$size.$r.json" > "$out/bind.$size.$r.log" 2>&1 ||
+			fail "bind $size run $r: $(tail -n 2 "$out/bind.$size.$r.log")"
+		say "$(sed 's/^devmem-rx bind-bench: //' "$out/bind.$size.$r.log" | tail -n 1)"
+	done
+done
+say "done in $((SECONDS - t0)) s, $failed failed"
+[ $failed = 0 ]

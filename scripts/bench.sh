@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`: builds the receiver/sender (tools/net/devmem-rx) and the
+# kernel, boots the VM once per kernel, runs every measurement in it
+# (bench-guest.sh: a progress line per step) and writes bench-results/:
+# results.json (one object per figure), summary.md (the table, each figure
+# with its spread over the runs) and PNG plots (bench-report.py).
+#
+#   bench.sh            3 runs of each figure, 10 s streams
+#   QUICK=1 bench.sh    1 run of each figure, 3 s streams
+#
+# Kernels: one per devmem core in BENCH_CORES. Today that is only the
+# default build (which serves bind-rx with 6.12's C core); the Rust/C rows
+# need a second kernel, built with the other core into its own build
+# directory: add it in kernel_for() when the core switch exists.
+# DEVMEM_KERNEL=bzImage benchmarks that kernel instead, without building.
+#
+# Environment: DEVMEM_BENCH_RESULTS (default bench-results/), BENCH_RUNS,
+# BENCH_SECONDS, BENCH_BIND_SIZES ("64M 1G"), BENCH_PERF, DEVMEM_VM_MEM (default 3G
+# here: a 1 GiB udmabuf is bound).
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$DEVMEM_SRC"
+
+RESULTS=${DEVMEM_BENCH_RESULTS:-$DEVMEM_SRC/bench-results}
+export DEVMEM_VM_MEM=${DEVMEM_VM_MEM:-3G}
+if [ -n "${QUICK:-}" ] && [ "${QUICK:-0}" != 0 ]; then
+	runs=${BENCH_RUNS:-1} secs=${BENCH_SECONDS:-3} memcpy_secs=1 variant=quick
+else
+	runs=${BENCH_RUNS:-3} secs=${BENCH_SECONDS:-10} memcpy_secs=3 variant=full
+fi
+cores=${BENCH_CORES:-default}
+t0=$SECONDS
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS/raw"
+echo "==> make bench ($variant: $runs run(s) per figure, ${secs} s streams; results in $RESULTS)"
+
+step "set-up" "$RESULTS/logs/setup.log" "$DEVMEM_SRC/scripts/setup.sh" || exit 1
+step "build devmem-rx" "$RESULTS/logs/devmem-rx.log" "$DEVMEM_SRC/scripts/devmem-rx.sh" build || exit 1
+rx=$(tail -n 1 "$RESULTS/logs/devmem-rx.log")
+
+# kernel_for CORE: builds the kernel for CORE (incrementally, in its own
+# build directory) and prints its bzImage.
+kernel_for() {
+	if [ -n "${DEVMEM_KERNEL:-}" ]; then
+		echo "$DEVMEM_KERNEL"
+		return
+	fi
+	case $1 in
+	default)
+		step "build kernel" "$RESULTS/logs/kernel-$1.log" "$DEVMEM_SRC/scripts/kernel.sh" build >&2 ||
+			return 1
+		echo "$KOBJ/arch/x86/boot/bzImage"
+		;;
+	*)
+		echo "bench: no build for devmem core '$1' yet (needs the Rust core's switch)" >&2
+		return 1
+		;;
+	esac
+}
+
+failed=0
+for core in $cores; do
+	kernel=$(kernel_for "$core") || { failed=1; continue; }
+	raw=$RESULTS/raw/$core
+	mkdir -p "$raw"
+	echo "==> VM ($core kernel: $kernel; console: $raw/guest.log)"
+	t1=$SECONDS
+	DEVMEM_KERNEL=$kernel "$DEVMEM_SRC/scripts/vm.sh" -s -t "${BENCH_VM_TIMEOUT:-3600}" \
+		-l "$raw/guest.log" -o "$raw/out" \
+		"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC DEVMEM_RX=$rx BENCH_RUNS=$runs BENCH_SECONDS=$secs BENCH_MEMCPY_SECONDS=$memcpy_secs ${BENCH_BIND_SIZES:+BENCH_BIND_SIZES='$BENCH_BIND_SIZES'} BENCH_PERF=${BENCH_PERF:-} scripts/bench-guest.sh /run/devmem-out/bench" |
+		grep --line-buffered -E '^(bench|devmem-vm): ' | grep --line-buffered -v 'devmem-vm: running'
+	rc=${PIPESTATUS[0]}
+	echo "    VM done in $((SECONDS - t1)) s (exit $rc)"
+	[ "$rc" = 0 ] || failed=1
+	# Kernel reports are findings, listed in summary.md (a WARN or an
+	# oops panics the guest, which fails the VM run above).
+	guest_reports "$raw/guest.log" > "$raw/guest-reports.log"
+	if [ -s "$raw/guest-reports.log" ]; then
+		echo "==> kernel reports in the guest log:" >&2
+		head -n 10 "$raw/guest-reports.log" | sed 's/^/    /' >&2
+	fi
+done
+
+# The host's load (other work on the machine slows the VM down).
+printf '{"loadavg_start": "%s", "loadavg_end": "%s", "cores": %s}\n' "$load0" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" > "$RESULTS/host.json"
+echo "==> report"
+"$PYTHON" "$DEVMEM_SRC/scripts/bench-report.py" --variant "$variant" "$RESULTS" || failed=1
+[ -f "$RESULTS/summary.md" ] && cat "$RESULTS/summary.md"
+echo "==> make bench ($variant) took $((SECONDS - t0)) s; results: $RESULTS"
+exit $failed
