@@ -28,7 +28,11 @@ log() { echo "fresh-check: $*"; }
 mkdir -p "$FRESH"
 
 umount_root() {
-	local m
+	local m p
+	# Whatever still runs inside the root (an interrupted check) first.
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null
+	done
 	# Deepest first.
 	for m in $(awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r); do
 		umount -l "$m" 2>/dev/null || true
