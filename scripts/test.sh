@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$DEVMEM_SRC"
 
 LOGS=${DEVMEM_TEST_LOGS:-$DEVMEM_SRC/test-logs}
-VM_TIMEOUT=${DEVMEM_VM_TIMEOUT:-1200}
+VM_TIMEOUT=${DEVMEM_VM_TIMEOUT:-2400}
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
 passed=0

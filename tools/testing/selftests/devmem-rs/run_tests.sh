@@ -30,7 +30,7 @@ for t in "${tests[@]}"; do
 	n=$((n + 1))
 	echo "# selftests: devmem-rs: $t"
 	log=$(mktemp)
-	timeout --foreground -k 10 "${KSFT_TIMEOUT:-300}" "./$t" 2>&1 | tee "$log" | sed 's/^/# /'
+	timeout --foreground -k 10 "${KSFT_TIMEOUT:-600}" "./$t" 2>&1 | tee "$log" | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	[ -z "$outdir" ] || cp "$log" "$outdir/$t.tap"
 	rm -f "$log"
