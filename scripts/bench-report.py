@@ -213,7 +213,6 @@ def plots(out, kernels):
         bars(ax, [(f"{s}iB udmabuf", s) for s in sizes], lambda d, k: d["bind"].get(k, {}),
              lambda y: f"{y:.0f}")
         ax.set_ylabel("bind + unbind, ms (median; bars: min-max)")
-        ax.set_yscale("log")
         ax.set_title("bind-rx + unbind latency", fontsize=10)
         fig.tight_layout()
         fig.savefig(os.path.join(out, "bind.png"), dpi=110)

@@ -84,6 +84,8 @@ struct FlowStats {
     freed: u64,
     dontneed_calls: u64,
     dontneed_ticks: u64,
+    sync_calls: u64,
+    sync_ticks: u64,
     end: f64,
     error: Option<String>,
 }
@@ -221,7 +223,10 @@ fn recv_devmem(cx: &FlowCtx<'_>, fd: i32, st: &mut FlowStats) -> Result<()> {
         let mut lin = 0;
         let frags = pieces.iter().any(|p| matches!(p, Piece::Frag { .. }));
         if frags {
+            let t = sys::ticks();
             ub.begin_read()?;
+            st.sync_ticks += sys::ticks().wrapping_sub(t);
+            st.sync_calls += 1;
         }
         for p in &pieces {
             let chunk = match *p {
@@ -245,7 +250,10 @@ fn recv_devmem(cx: &FlowCtx<'_>, fd: i32, st: &mut FlowStats) -> Result<()> {
             st.bytes += chunk.len() as u64;
         }
         if frags {
+            let t = sys::ticks();
             ub.end_read()?;
+            st.sync_ticks += sys::ticks().wrapping_sub(t);
+            st.sync_calls += 1;
         }
         cx.shared.bytes[cx.idx].store(st.bytes, Relaxed);
         let mut done = 0;
@@ -421,6 +429,8 @@ fn summarize(
         Some(hz) if tokens > 0 => dn_ticks as f64 / hz / tokens as f64 * 1e9,
         _ => f64::NAN,
     };
+    let sync_calls = sum(|s| s.sync_calls);
+    let sync_s = hz.map_or(f64::NAN, |hz| sum(|s| s.sync_ticks) as f64 / hz);
     let mismatches = sum(|s| s.mismatches);
     let errors: Vec<&str> = stats.iter().filter_map(|s| s.error.as_deref()).collect();
     let mut ok = errors.is_empty() && mismatches == 0 && bytes > 0;
@@ -464,6 +474,13 @@ fn summarize(
             sum(|s| s.freed),
             ns_per_token
         );
+        eprintln!(
+            "devmem-rx: {} DMA_BUF_IOCTL_SYNC calls took {:.2} s ({:.0} us each, {:.0}% of the receive time)",
+            sync_calls,
+            sync_s,
+            sync_s / sync_calls as f64 * 1e6,
+            sync_s / secs / opts.flows as f64 * 100.0
+        );
     }
     let flows: Vec<String> = stats
         .iter()
@@ -503,6 +520,8 @@ fn summarize(
         .int("frags_freed", sum(|s| s.freed))
         .int("dontneed_calls", sum(|s| s.dontneed_calls))
         .num("dontneed_ns_per_token", ns_per_token)
+        .int("sync_calls", sync_calls)
+        .num("sync_s", sync_s)
         .num("tick_hz", hz.unwrap_or(f64::NAN))
         .raw("per_flow", &json::array(&flows))
         .finish();
