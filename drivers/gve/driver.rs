@@ -37,7 +37,7 @@ impl emu_nic::Driver for GveDriver {
             parent: Some(dev),
             max_mtu: MAX_MTU,
             real_queues: DEFAULT_QUEUES.into(),
-            queue_mgmt: Some(queue_mgmt::ops_table::<GveNetdev>()),
+            queue_mgmt: Some(queue_mgmt::OpsTable::get()),
             hw_features: Features::NTUPLE,
             features: Features::NTUPLE,
             ethtool: Some(OpsTable::get()),

@@ -13,7 +13,6 @@
 use crate::alloc::{flags::GFP_ATOMIC, KBox, KVec};
 use crate::bindings;
 use crate::error::{code::*, from_result, to_result, Result};
-use crate::net_ext::queue_mgmt::OpsTable as QueueMgmtOps;
 use crate::prelude::*;
 use crate::types::Opaque;
 use core::marker::PhantomData;
@@ -462,8 +461,9 @@ pub struct Params<'a, T: Driver> {
     /// Queues in use at first (at most `txqs`/`rxqs`); 0 means all.
     pub real_queues: u32,
     /// Per-queue restart operations
-    /// ([`crate::net_ext::queue_mgmt::ops_table`]), if supported.
-    pub queue_mgmt: Option<&'static QueueMgmtOps>,
+    /// ([`OpsTable::get`](crate::net_ext::queue_mgmt::OpsTable::get)), if
+    /// supported.
+    pub queue_mgmt: Option<&'static crate::net_ext::queue_mgmt::OpsTable<T>>,
     /// Features the user may change (`hw_features`).
     pub hw_features: Features,
     /// Features on at first (`features`).
@@ -478,8 +478,11 @@ pub struct Params<'a, T: Driver> {
 /// # Invariants
 ///
 /// `dev` is a registered `net_device` whose private area holds a pointer to
-/// `*data`, and whose ops are `Adapter::<T>::VTABLE` (and its ethtool ops,
-/// if any, an [`OpsTable<T>`](crate::net_ext::ethtool::OpsTable)).
+/// `*data`, and whose ops are `Adapter::<T>::VTABLE` (its ethtool and
+/// queue-management ops, if any, are the
+/// [`ethtool::OpsTable<T>`](crate::net_ext::ethtool::OpsTable) and
+/// [`queue_mgmt::OpsTable<T>`](crate::net_ext::queue_mgmt::OpsTable) of the
+/// same `T`).
 ///
 /// # Examples
 ///
