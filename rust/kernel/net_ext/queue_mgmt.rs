@@ -23,7 +23,8 @@
 use crate::alloc::KBox;
 use crate::bindings;
 use crate::error::{code::*, from_result, Result};
-use crate::net_ext::netdev::{self, Device, Rtnl};
+use crate::net_ext::netdev::{self, Device};
+use crate::net_ext::rtnl::Rtnl;
 use core::marker::PhantomData;
 
 /// Queue restart operations of a driver.
@@ -59,13 +60,12 @@ pub trait QueueMgmt: netdev::Driver {
 /// table of its own driver, so a table of another driver does not compile:
 ///
 /// ```ignore
-/// let params = netdev::Params::<B> {
-///     queue_mgmt: Some(OpsTable::<A>::get()),
-///     ..
-/// };
+/// fn install(mut params: netdev::Params<'static, B>) {
+///     params.queue_mgmt = Some(OpsTable::<A>::get());
+/// }
 /// // error[E0308]: mismatched types
-/// //    = note: expected reference `&'static OpsTable<B>`
-/// //               found reference `&'static OpsTable<A>`
+/// //     params.queue_mgmt = Some(OpsTable::<A>::get());
+/// //                         ---- ^^^^^^^^^^^^^^^^^^^^ expected `&OpsTable<B>`, found `&OpsTable<A>`
 /// ```
 ///
 /// # Invariants
@@ -82,8 +82,9 @@ pub trait QueueMgmt: netdev::Driver {
 /// use core::sync::atomic::{AtomicU32, Ordering};
 /// use kernel::bindings;
 /// use kernel::c_str;
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, Rtnl};
-/// use kernel::net_ext::netdev::{SkBuff, TxResult};
+/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net_ext::rtnl::Rtnl;
+/// use kernel::net_ext::skb::TxSkb;
 /// use kernel::net_ext::queue_mgmt::{OpsTable, QueueMgmt};
 /// use kernel::prelude::*;
 ///
@@ -101,7 +102,7 @@ pub trait QueueMgmt: netdev::Driver {
 /// #[vtable]
 /// impl netdev::Driver for Restartable {
 ///     type Data = Calls;
-///     fn start_xmit(_dev: &Device<Self>, skb: SkBuff) -> TxResult {
+///     fn start_xmit(_dev: &Device<Self>, skb: TxSkb) -> TxResult {
 ///         skb.consume();
 ///         TxResult::Ok
 ///     }
@@ -144,7 +145,7 @@ pub trait QueueMgmt: netdev::Driver {
 ///     features: Features::EMPTY,
 ///     ethtool: None,
 /// };
-/// let reg = Registration::<Restartable>::new(&params, KBox::pin(Calls::default(), GFP_KERNEL)?)?;
+/// let reg = Registration::<Restartable>::new(&params, Calls::default())?;
 /// let ifindex = reg.device().ifindex();
 /// // SAFETY: RTNL is taken around the lookup and the restart, as
 /// // `netdev_rx_queue_restart` requires; the device is registered (by
@@ -216,23 +217,40 @@ impl<T: QueueMgmt> Adapter<T> {
         unsafe { mem.cast::<*mut T::QueueMem>().write(KBox::into_raw(b)) };
     }
 
+    /// Calls `f` (`queue_mem_alloc` or `queue_stop`) for queue `idx` of
+    /// `dev` and stores the memory it returns in `mem`.
+    ///
     /// # Safety
     ///
     /// Called by the core under RTNL for a device registered by a
-    /// `Registration<T>`, with a zeroed `per_queue_mem`.
+    /// `Registration<T>` (the ops table is `T`'s), with a zeroed
+    /// `per_queue_mem` as `mem`.
+    unsafe fn produce(
+        dev: *mut bindings::net_device,
+        mem: *mut core::ffi::c_void,
+        idx: core::ffi::c_int,
+        f: impl FnOnce(&Device<T>, &Rtnl, u32) -> Result<KBox<T::QueueMem>>,
+    ) -> core::ffi::c_int {
+        from_result(|| {
+            // SAFETY: guaranteed by the caller.
+            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::assume_held()) };
+            let b = f(dev, rtnl, u32::try_from(idx).map_err(|_| EINVAL)?)?;
+            // SAFETY: `mem` is the zeroed buffer of the core.
+            unsafe { Self::put(mem, b) };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// As for `produce`.
     unsafe extern "C" fn mem_alloc(
         dev: *mut bindings::net_device,
         mem: *mut core::ffi::c_void,
         idx: core::ffi::c_int,
     ) -> core::ffi::c_int {
-        from_result(|| {
-            // SAFETY: guaranteed by the caller.
-            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::assume_held()) };
-            let b = T::queue_mem_alloc(dev, rtnl, u32::try_from(idx).map_err(|_| EINVAL)?)?;
-            // SAFETY: `mem` is the zeroed buffer of the core.
-            unsafe { Self::put(mem, b) };
-            Ok(0)
-        })
+        // SAFETY: guaranteed by the caller.
+        unsafe { Self::produce(dev, mem, idx, T::queue_mem_alloc) }
     }
 
     /// # Safety
@@ -267,19 +285,13 @@ impl<T: QueueMgmt> Adapter<T> {
 
     /// # Safety
     ///
-    /// As for `mem_alloc` (`mem` is the core's zeroed "old" buffer).
+    /// As for `produce` (`mem` is the core's zeroed "old" buffer).
     unsafe extern "C" fn stop(
         dev: *mut bindings::net_device,
         mem: *mut core::ffi::c_void,
         idx: core::ffi::c_int,
     ) -> core::ffi::c_int {
-        from_result(|| {
-            // SAFETY: guaranteed by the caller.
-            let (dev, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::assume_held()) };
-            let b = T::queue_stop(dev, rtnl, u32::try_from(idx).map_err(|_| EINVAL)?)?;
-            // SAFETY: `mem` is the core's zeroed buffer.
-            unsafe { Self::put(mem, b) };
-            Ok(0)
-        })
+        // SAFETY: guaranteed by the caller.
+        unsafe { Self::produce(dev, mem, idx, T::queue_stop) }
     }
 }
