@@ -2,21 +2,23 @@
 
 //! Device glue: probe, and the net_device operations.
 
-use crate::queue::{Irq, QueuePoller, QueueStats, Rx};
-use kernel::net_ext::bh::BhDisabled;
-use kernel::net_ext::emu_nic::{
-    self, Port, TxSeg, MAX_FLOW_RULES, MAX_MTU, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN,
+use crate::emu::nic::{
+    self, Port, TxSeg, DEFAULT_RSS_KEY, MAX_FLOW_RULES, MAX_MTU, MAX_QUEUES, RSS_INDIR_LEN,
+    RSS_KEY_LEN,
 };
+use crate::queue::{Irq, QueuePoller, QueueStats, Rx};
 use kernel::net_ext::ethtool::{FlowRule, OpsTable};
 use kernel::net_ext::napi::Napi;
-use kernel::net_ext::netdev::{
-    self, Device, Features, MappedSkb, Params, Registration, Rtnl, SkBuff, Stats64, TxResult,
-};
+use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, Stats64, TxResult};
+use kernel::net_ext::platform;
 use kernel::net_ext::queue_mgmt::{self, QueueMgmt};
+use kernel::net_ext::rtnl::Rtnl;
+use kernel::net_ext::skb::{MappedSkb, TxSkb};
+use kernel::net_ext::sync::SpinLockBh;
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::sync::{Arc, Mutex};
 use kernel::types::ARef;
-use kernel::{c_str, new_mutex, new_spinlock};
+use kernel::{c_str, new_mutex, new_spinlock_bh};
 
 /// Queues in use when a port is probed.
 const DEFAULT_QUEUES: u16 = 4;
@@ -24,11 +26,11 @@ const DEFAULT_QUEUES: u16 = 4;
 /// The driver of the emulated ports.
 pub(crate) struct GveDriver;
 
-impl emu_nic::Driver for GveDriver {
+impl platform::Driver for GveDriver {
+    type DeviceData = Arc<dyn Port>;
     type Data = Registration<GveNetdev>;
 
-    fn probe(dev: &kernel::device::Device, port: Arc<dyn Port>) -> Result<KBox<Self::Data>> {
-        let priv_ = KBox::pin_init(Priv::new(dev, port.clone()), GFP_KERNEL)?;
+    fn probe(dev: &kernel::device::Device, port: &Arc<dyn Port>) -> Result<KBox<Self::Data>> {
         let params = Params {
             name: c_str!("eth%d"),
             txqs: MAX_QUEUES as u32,
@@ -37,12 +39,12 @@ impl emu_nic::Driver for GveDriver {
             parent: Some(dev),
             max_mtu: MAX_MTU,
             real_queues: DEFAULT_QUEUES.into(),
-            queue_mgmt: Some(queue_mgmt::ops_table::<GveNetdev>()),
+            queue_mgmt: Some(queue_mgmt::OpsTable::get()),
             hw_features: Features::NTUPLE,
             features: Features::NTUPLE,
             ethtool: Some(OpsTable::get()),
         };
-        let reg = Registration::new(&params, priv_)?;
+        let reg = Registration::new(&params, Priv::new(dev, port.clone()))?;
         Ok(KBox::new(reg, GFP_KERNEL)?)
     }
 }
@@ -61,11 +63,11 @@ pub(crate) struct Priv {
     /// The queues while the device is up; taken with BH disabled (the
     /// transmit path reads it in softirq context).
     #[pin]
-    pub(crate) queues: SpinLock<Option<Arc<Queues>>>,
+    pub(crate) queues: SpinLockBh<Option<Arc<Queues>>>,
     /// Counters of queues that were torn down, by queue, so totals
     /// survive a stop (and a change of channels).
     #[pin]
-    pub(crate) old_stats: SpinLock<[QueueStats; MAX_QUEUES]>,
+    pub(crate) old_stats: SpinLockBh<[QueueStats; MAX_QUEUES]>,
     /// What ethtool configured; changed and applied under RTNL.
     #[pin]
     pub(crate) cfg: Mutex<Config>,
@@ -85,13 +87,6 @@ pub(crate) struct Config {
     /// the table is too large for the stack).
     pub(crate) rules: KVec<Option<FlowRule>>,
 }
-
-/// The default RSS key: the Microsoft RSS verification suite's.
-const DEFAULT_RSS_KEY: [u8; RSS_KEY_LEN] = [
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
-    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
-    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
-];
 
 impl Config {
     fn new(nq: u32) -> Result<Self> {
@@ -136,8 +131,8 @@ impl Priv {
         try_pin_init!(Self {
             port,
             dma_dev: dev.into(),
-            queues <- new_spinlock!(None),
-            old_stats <- new_spinlock!([QueueStats::default(); MAX_QUEUES]),
+            queues <- new_spinlock_bh!(None),
+            old_stats <- new_spinlock_bh!([QueueStats::default(); MAX_QUEUES]),
             cfg <- new_mutex!(Config::new(DEFAULT_QUEUES.into())?),
         })
     }
@@ -145,11 +140,7 @@ impl Priv {
     /// Counters of queue `q`: of its torn-down instances plus, while up,
     /// of the live one.
     pub(crate) fn queue_stats(&self, q: usize) -> QueueStats {
-        let mut s = {
-            let _bh = BhDisabled::new();
-            let s = self.old_stats.lock().get(q).copied().unwrap_or_default();
-            s
-        };
+        let mut s = self.old_stats.lock().get(q).copied().unwrap_or_default();
         if let Some(n) = self.queues().as_ref().and_then(|qs| qs.napis.get(q)) {
             s.add(&n.data().stats());
         }
@@ -157,7 +148,6 @@ impl Priv {
     }
 
     pub(crate) fn queues(&self) -> Option<Arc<Queues>> {
-        let _bh = BhDisabled::new();
         let q = self.queues.lock().clone();
         q
     }
@@ -189,7 +179,7 @@ impl netdev::Driver for GveNetdev {
             )?;
         }
         let queues = Arc::new(Queues { napis }, GFP_KERNEL)?;
-        let irq: Arc<dyn emu_nic::IrqHandler> = Arc::new(Irq::new(queues.clone()), GFP_KERNEL)?;
+        let irq: Arc<dyn nic::IrqHandler> = Arc::new(Irq::new(queues.clone()), GFP_KERNEL)?;
         for n in queues.napis.iter() {
             n.enable();
             // A starved queue (a bound dma-buf whose buffers are all held)
@@ -198,10 +188,7 @@ impl netdev::Driver for GveNetdev {
                 n.schedule();
             }
         }
-        {
-            let _bh = BhDisabled::new();
-            *p.queues.lock() = Some(queues.clone());
-        }
+        *p.queues.lock() = Some(queues.clone());
         p.port.set_irq_handler(Some(irq));
         if p.port.link_up() {
             dev.carrier_on();
@@ -220,11 +207,7 @@ impl netdev::Driver for GveNetdev {
         dev.tx_disable();
         dev.carrier_off();
         p.port.set_irq_handler(None);
-        let queues = {
-            let _bh = BhDisabled::new();
-            let q = p.queues.lock().take();
-            q
-        };
+        let queues = p.queues.lock().take();
         if let Some(queues) = queues {
             for n in queues.napis.iter() {
                 n.disable();
@@ -234,7 +217,6 @@ impl netdev::Driver for GveNetdev {
             for n in queues.napis.iter() {
                 n.data().teardown();
             }
-            let _bh = BhDisabled::new();
             let mut old = p.old_stats.lock();
             for (o, n) in old.iter_mut().zip(queues.napis.iter()) {
                 o.add(&n.data().stats());
@@ -243,7 +225,7 @@ impl netdev::Driver for GveNetdev {
         Ok(())
     }
 
-    fn start_xmit(dev: &Device<Self>, skb: SkBuff) -> TxResult {
+    fn start_xmit(dev: &Device<Self>, skb: TxSkb) -> TxResult {
         let p = dev.data();
         let q = skb.queue_mapping();
         let Some(queues) = p.queues() else {

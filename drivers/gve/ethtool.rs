@@ -11,14 +11,15 @@
 //! gve does; if the restart fails the old count is restored.
 
 use crate::driver::{program_rss, GveNetdev, Priv};
+use crate::emu::nic::{MAX_FLOW_RULES, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN};
 use crate::queue::{QueueStats, RX_BUFS, TX_SLOTS};
 use kernel::c_str;
-use kernel::net_ext::emu_nic::{FlowMatch, MAX_FLOW_RULES, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN};
 use kernel::net_ext::ethtool::{
     Channels, DrvInfo, EthtoolOps, FlowRule, RingParam, RssHashFunc, RuleLocation, RuleLocs,
     RxAction, RxfhGet, RxfhSet, Strings, TcpDataSplit,
 };
-use kernel::net_ext::netdev::{self, Device, Features, Rtnl};
+use kernel::net_ext::netdev::{self, Device, Features};
+use kernel::net_ext::rtnl::Rtnl;
 use kernel::prelude::*;
 
 /// A per-queue statistic: direction, name, value.
@@ -45,23 +46,6 @@ pub(crate) fn clear_rules(p: &Priv) {
         if r.take().is_some() {
             let _ = p.port.del_flow_rule(loc as u32);
         }
-    }
-}
-
-/// The port's match for an ethtool rule.
-fn flow_match(r: &FlowRule) -> FlowMatch {
-    let s = &r.spec;
-    FlowMatch {
-        proto: s.flow_type.ip_proto(),
-        ipv6: s.flow_type.is_ipv6(),
-        src: s.src,
-        src_mask: s.src_mask,
-        dst: s.dst,
-        dst_mask: s.dst_mask,
-        sport: s.sport,
-        sport_mask: s.sport_mask,
-        dport: s.dport,
-        dport_mask: s.dport_mask,
     }
 }
 
@@ -253,7 +237,7 @@ impl EthtoolOps for GveNetdev {
             // The lowest free location: it matches before the others.
             RuleLocation::Any => cfg.rules.iter().position(Option::is_none).ok_or(ENOSPC)?,
         };
-        p.port.set_flow_rule(loc as u32, &flow_match(rule), q)?;
+        p.port.set_flow_rule(loc as u32, &rule.spec, q)?;
         cfg.rules[loc] = Some(*rule);
         Ok(loc as u32)
     }

@@ -4,17 +4,18 @@
 //! header buffers, the tx queue, and the NAPI poll that serves both.
 
 use crate::driver::{post_seg, GveNetdev, Priv, Queues};
+use crate::emu::nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use kernel::net_ext::bh::BhDisabled;
 use kernel::net_ext::dma::CoherentBuffer;
-use kernel::net_ext::emu_nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
 use kernel::net_ext::napi::{NapiRef, Poll};
-use kernel::net_ext::netdev::Rtnl;
-use kernel::net_ext::netdev::{Device, MappedSkb, SkBuff};
+use kernel::net_ext::netdev::Device;
 use kernel::net_ext::page_pool::{Netmem, PagePool, Params, RxQueue};
-use kernel::new_spinlock;
+use kernel::net_ext::rtnl::Rtnl;
+use kernel::net_ext::skb::{MappedSkb, RxSkb};
+use kernel::net_ext::sync::SpinLockBh;
+use kernel::new_spinlock_bh;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::Arc;
 use kernel::time::msecs_to_jiffies;
 
 /// Rx buffers per queue (buffer ids).
@@ -75,7 +76,7 @@ pub(crate) struct Rx {
     /// Buffer ids not posted.
     free: IdPool,
     /// The frame being assembled from several buffers.
-    skb: Option<SkBuff>,
+    skb: Option<RxSkb>,
     /// The frame being assembled is dropped (an unreadable payload the
     /// device did not split, or an allocation failure).
     dropping: bool,
@@ -132,7 +133,7 @@ impl Rx {
         // payload buffer: never take unreadable memory then (binding a
         // dma-buf to the queue fails with ENODATA).
         let unreadable = p.cfg.lock().hsplit;
-        let pool = PagePool::new_for_rx_queue_rtnl(&params, &rxq, unreadable, rtnl)?;
+        let pool = PagePool::new_for_rx_queue(&params, &rxq, unreadable, rtnl)?;
         let hdrs = CoherentBuffer::new(&p.dma_dev, RX_BUFS * HDR_BUF, GFP_KERNEL)?;
         let mut bufs = KVec::with_capacity(RX_BUFS, GFP_KERNEL)?;
         for _ in 0..RX_BUFS {
@@ -172,11 +173,11 @@ pub(crate) struct QueuePoller {
     /// The rx queue's memory; `None` while the queue is stopped for a
     /// restart.
     #[pin]
-    rx: SpinLock<Option<KBox<Rx>>>,
+    rx: SpinLockBh<Option<KBox<Rx>>>,
     #[pin]
-    tx: SpinLock<Tx>,
+    tx: SpinLockBh<Tx>,
     #[pin]
-    stats: SpinLock<QueueStats>,
+    stats: SpinLockBh<QueueStats>,
 }
 
 impl QueuePoller {
@@ -197,20 +198,18 @@ impl QueuePoller {
             q,
             link_check: AtomicBool::new(false),
             refill_retry_ms: AtomicU32::new(REFILL_RETRY_MIN_MS),
-            rx <- new_spinlock!(Some(rx)),
-            tx <- new_spinlock!(Tx { slots, free: tfree }),
-            stats <- new_spinlock!(QueueStats::default()),
+            rx <- new_spinlock_bh!(Some(rx)),
+            tx <- new_spinlock_bh!(Tx { slots, free: tfree }),
+            stats <- new_spinlock_bh!(QueueStats::default()),
         }? Error))
     }
 
     pub(crate) fn stats(&self) -> QueueStats {
-        let _bh = BhDisabled::new();
         let stats = *self.stats.lock();
         stats
     }
 
     pub(crate) fn count_tx_drop(&self) {
-        let _bh = BhDisabled::new();
         self.stats.lock().tx_dropped += 1;
     }
 
@@ -225,7 +224,6 @@ impl QueuePoller {
     /// application holds, or no memory), so that the caller must make
     /// sure the queue is polled again without waiting for an interrupt.
     pub(crate) fn refill(&self, p: &Priv) -> bool {
-        let _bh = BhDisabled::new();
         let mut rx = self.rx.lock();
         let Some(rx) = rx.as_deref_mut() else {
             return false;
@@ -256,7 +254,6 @@ impl QueuePoller {
 
     /// Transmits a mapped frame: one segment per mapping.
     pub(crate) fn xmit(&self, p: &Priv, skb: MappedSkb) {
-        let _bh = BhDisabled::new();
         let mut tx = self.tx.lock();
         let Some(tag) = tx.free.pop() else {
             drop(tx);
@@ -294,7 +291,6 @@ impl QueuePoller {
     /// Frees every buffer (the device is stopped and NAPI disabled).
     pub(crate) fn teardown(&self) {
         let (rx, tx) = {
-            let _bh = BhDisabled::new();
             let rx = self.rx.lock().take();
             let tx = core::mem::take(&mut self.tx.lock().slots);
             (rx, tx)
@@ -305,14 +301,12 @@ impl QueuePoller {
     /// Takes the rx queue's memory (the device's queue is stopped and this
     /// NAPI disabled).
     pub(crate) fn take_rx(&self) -> Option<KBox<Rx>> {
-        let _bh = BhDisabled::new();
         let rx = self.rx.lock().take();
         rx
     }
 
     /// Installs new rx queue memory; returns it back if the queue has some.
     pub(crate) fn put_rx(&self, mem: KBox<Rx>) -> core::result::Result<(), KBox<Rx>> {
-        let _bh = BhDisabled::new();
         let mut rx = self.rx.lock();
         if rx.is_some() {
             return Err(mem);
@@ -325,7 +319,6 @@ impl QueuePoller {
         let mut done = 0;
         while let Some(c) = p.port.poll_tx(self.q) {
             let skb = {
-                let _bh = BhDisabled::new();
                 let mut tx = self.tx.lock();
                 let skb = tx.slots.get_mut(usize::from(c.tag)).and_then(Option::take);
                 if skb.is_some() {
@@ -340,7 +333,7 @@ impl QueuePoller {
     }
 
     /// Handles one rx completion; returns a finished frame.
-    fn rx_one(&self, c: &RxCompl, napi: &NapiRef<'_>, st: &mut QueueStats) -> Option<SkBuff> {
+    fn rx_one(&self, c: &RxCompl, napi: &NapiRef<'_>, st: &mut QueueStats) -> Option<RxSkb> {
         let mut rx = self.rx.lock();
         let rx = rx.as_deref_mut()?;
         let nm = rx.bufs.get_mut(usize::from(c.id)).and_then(Option::take);
@@ -404,7 +397,7 @@ impl QueuePoller {
         self.rx_finish(c, rx, st)
     }
 
-    fn rx_finish(&self, c: &RxCompl, rx: &mut Rx, st: &mut QueueStats) -> Option<SkBuff> {
+    fn rx_finish(&self, c: &RxCompl, rx: &mut Rx, st: &mut QueueStats) -> Option<RxSkb> {
         if !c.eop {
             return None;
         }
@@ -441,19 +434,13 @@ impl Poll<GveNetdev> for QueuePoller {
             let Some(c) = p.port.poll_rx(self.q) else {
                 break;
             };
-            let skb = {
-                let _bh = BhDisabled::new();
-                self.rx_one(&c, napi, &mut st)
-            };
+            let skb = self.rx_one(&c, napi, &mut st);
             if let Some(skb) = skb {
                 napi.gro_receive(dev, skb);
                 done += 1;
             }
         }
-        {
-            let _bh = BhDisabled::new();
-            self.stats.lock().add(&st);
-        }
+        self.stats.lock().add(&st);
         if self.refill(p) {
             // Nothing may ever interrupt us again (the device has no
             // buffer to complete): poll again later, backing off while the

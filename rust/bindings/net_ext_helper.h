@@ -5,6 +5,7 @@
  */
 
 #include <linux/dma-buf.h>
+#include <linux/dma-map-ops.h>
 #include <linux/ethtool.h>
 #include <linux/ethtool_netlink.h>
 #include <linux/netdevice.h>
@@ -35,6 +36,12 @@ const unsigned int RUST_CONST_HELPER_PP_FLAG_DMA_SYNC_DEV = PP_FLAG_DMA_SYNC_DEV
 const unsigned int RUST_CONST_HELPER_PP_FLAG_ALLOW_UNREADABLE_NETMEM =
 	PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 
-/* Port pairs the emulated NIC creates at boot (drivers/gve/emu/params.c). */
-#include "../../drivers/gve/emu/params.h"
-#include "../../include/uapi/linux/gve_emu.h"
+/* kernel::net_ext::genl: the size of a reply. */
+const size_t RUST_CONST_HELPER_NLMSG_GOODSIZE = NLMSG_GOODSIZE;
+
+/*
+ * kernel::net_ext::napi: where skb->protocol is (in a struct_group() that
+ * bindgen lays out as an emulated union, which the layout guard cannot
+ * check).
+ */
+const size_t RUST_CONST_HELPER_SKB_PROTOCOL_OFFSET = offsetof(struct sk_buff, protocol);

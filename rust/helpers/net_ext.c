@@ -1,192 +1,204 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Wrappers of inline C functions and macros used by kernel::net_ext.
- * Included from rust/helpers/helpers.c (patches/0002).
+ * Wrappers of inline C functions and macros used by kernel::net_ext, one
+ * line each and named after what they wrap (rust_helper_foo wraps foo()),
+ * as the kernel's own rust/helpers/ are. Included from
+ * rust/helpers/helpers.c (patches/0002).
  */
 
 #include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
+#include <linux/mm.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
+#include <linux/scatterlist.h>
+#include <linux/sched/task_stack.h>
+#include <linux/skbuff.h>
 #include <linux/timer.h>
-#include <net/netdev_rx_queue.h>
 #include <net/genetlink.h>
+#include <net/netdev_rx_queue.h>
 #include <net/netlink.h>
+#include <net/netmem.h>
+#include <net/page_pool/helpers.h>
 
-/* genl: NL_SET_ERR_MSG() needs a string literal; Rust passes a 'static one. */
-void rust_helper_net_ext_genl_set_err_msg(struct genl_info *info, const char *msg)
+/* genl */
+struct sk_buff *rust_helper_genlmsg_new(size_t payload, gfp_t flags)
 {
-	if (info->extack)
-		info->extack->_msg = msg;
+	return genlmsg_new(payload, flags);
 }
 
-void rust_helper_net_ext_genl_set_err_missing(struct genl_info *info, int attr,
-					      const char *msg)
+void rust_helper_genlmsg_end(struct sk_buff *skb, void *hdr)
 {
-	if (info->extack) {
-		NL_SET_ERR_ATTR_MISS(info->extack, NULL, attr);
-		info->extack->_msg = msg;
-	}
+	genlmsg_end(skb, hdr);
 }
 
-/* A reply to @info's request with its command, its header put. */
-struct sk_buff *rust_helper_net_ext_genlmsg_new_reply(struct genl_info *info)
+int rust_helper_genlmsg_reply(struct sk_buff *skb, struct genl_info *info)
 {
-	struct sk_buff *skb;
-
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!skb)
-		return NULL;
-	if (!genlmsg_put_reply(skb, info, info->family, 0, info->genlhdr->cmd)) {
-		nlmsg_free(skb);
-		return NULL;
-	}
-	return skb;
-}
-
-/* Ends the reply made by rust_helper_net_ext_genlmsg_new_reply, sends it. */
-int rust_helper_net_ext_genlmsg_finish_reply(struct sk_buff *skb, struct genl_info *info)
-{
-	nlmsg_end(skb, (struct nlmsghdr *)skb->data);
 	return genlmsg_reply(skb, info);
 }
 
-void rust_helper_net_ext_nlmsg_free(struct sk_buff *skb)
+void rust_helper_nlmsg_free(struct sk_buff *skb)
 {
 	nlmsg_free(skb);
 }
 
-int rust_helper_net_ext_nla_put_u32(struct sk_buff *skb, int attr, u32 value)
+int rust_helper_nla_put_u32(struct sk_buff *skb, int attrtype, u32 value)
 {
-	return nla_put_u32(skb, attr, value);
+	return nla_put_u32(skb, attrtype, value);
 }
 
-int rust_helper_net_ext_nla_put_u64(struct sk_buff *skb, int attr, u64 value, int pad)
+int rust_helper_nla_put_u64_64bit(struct sk_buff *skb, int attrtype, u64 value, int padattr)
 {
-	return nla_put_u64_64bit(skb, attr, value, pad);
+	return nla_put_u64_64bit(skb, attrtype, value, padattr);
 }
 
-u32 rust_helper_net_ext_nla_get_u32(const struct nlattr *nla)
+u32 rust_helper_nla_get_u32(const struct nlattr *nla)
 {
 	return nla_get_u32(nla);
 }
 
 /* netdev */
-void *rust_helper_net_ext_netdev_priv(const struct net_device *dev)
+void *rust_helper_netdev_priv(const struct net_device *dev)
 {
 	return netdev_priv(dev);
 }
 
-bool rust_helper_net_ext_netif_carrier_ok(const struct net_device *dev)
+bool rust_helper_netif_carrier_ok(const struct net_device *dev)
 {
 	return netif_carrier_ok(dev);
 }
 
-bool rust_helper_net_ext_netif_running(const struct net_device *dev)
+bool rust_helper_netif_running(const struct net_device *dev)
 {
 	return netif_running(dev);
 }
 
-bool rust_helper_net_ext_netif_is_rxfh_configured(const struct net_device *dev)
+bool rust_helper_netif_is_rxfh_configured(const struct net_device *dev)
 {
 	return netif_is_rxfh_configured(dev);
 }
 
-void rust_helper_net_ext_netif_tx_start_all_queues(struct net_device *dev)
+void rust_helper_netif_tx_start_all_queues(struct net_device *dev)
 {
 	netif_tx_start_all_queues(dev);
 }
 
-void rust_helper_net_ext_netif_tx_disable(struct net_device *dev)
+void rust_helper_netif_tx_disable(struct net_device *dev)
 {
 	netif_tx_disable(dev);
 }
 
-void rust_helper_net_ext_eth_hw_addr_set(struct net_device *dev, const u8 *addr)
+void rust_helper_eth_hw_addr_set(struct net_device *dev, const u8 *addr)
 {
 	eth_hw_addr_set(dev, addr);
 }
 
-void rust_helper_net_ext_dev_consume_skb_any(struct sk_buff *skb)
+void rust_helper_dev_hold(struct net_device *dev)
+{
+	dev_hold(dev);
+}
+
+void rust_helper_dev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+struct netdev_rx_queue *
+rust_helper___netif_get_rx_queue(struct net_device *dev, unsigned int rxq)
+{
+	return __netif_get_rx_queue(dev, rxq);
+}
+
+/* skb */
+void rust_helper_dev_consume_skb_any(struct sk_buff *skb)
 {
 	dev_consume_skb_any(skb);
 }
 
-void rust_helper_net_ext_dev_kfree_skb_any(struct sk_buff *skb)
+void rust_helper_dev_kfree_skb_any(struct sk_buff *skb)
 {
 	dev_kfree_skb_any(skb);
 }
 
-/* skb */
-unsigned int rust_helper_net_ext_skb_headlen(const struct sk_buff *skb)
+unsigned int rust_helper_skb_headlen(const struct sk_buff *skb)
 {
 	return skb_headlen(skb);
 }
 
-unsigned int rust_helper_net_ext_skb_nr_frags(const struct sk_buff *skb)
+struct skb_shared_info *rust_helper_skb_shinfo(const struct sk_buff *skb)
 {
-	return skb_shinfo(skb)->nr_frags;
+	return skb_shinfo(skb);
 }
 
-/* Page of readable frag @i (NULL for a net_iov), with its offset and length. */
-struct page *rust_helper_net_ext_skb_frag_page(const struct sk_buff *skb, unsigned int i,
-					       u32 *off, u32 *len)
+netmem_ref rust_helper_skb_frag_netmem(const skb_frag_t *frag)
 {
-	const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+	return skb_frag_netmem(frag);
+}
 
-	if (netmem_is_net_iov(skb_frag_netmem(frag)))
-		return NULL;
-	*off = skb_frag_off(frag);
-	*len = skb_frag_size(frag);
+struct page *rust_helper_skb_frag_page(const skb_frag_t *frag)
+{
 	return skb_frag_page(frag);
 }
 
-unsigned int rust_helper_net_ext_skb_tailroom(const struct sk_buff *skb)
+unsigned int rust_helper_skb_frag_off(const skb_frag_t *frag)
+{
+	return skb_frag_off(frag);
+}
+
+unsigned int rust_helper_skb_frag_size(const skb_frag_t *frag)
+{
+	return skb_frag_size(frag);
+}
+
+dma_addr_t rust_helper_skb_frag_dma_map(struct device *dev, const skb_frag_t *frag,
+					size_t offset, size_t size, enum dma_data_direction dir)
+{
+	return skb_frag_dma_map(dev, frag, offset, size, dir);
+}
+
+unsigned int rust_helper_skb_tailroom(const struct sk_buff *skb)
 {
 	return skb_tailroom(skb);
 }
 
-void rust_helper_net_ext_skb_put_data(struct sk_buff *skb, const void *data, unsigned int len)
+void *rust_helper_skb_put_data(struct sk_buff *skb, const void *data, unsigned int len)
 {
-	skb_put_data(skb, data, len);
+	return skb_put_data(skb, data, len);
 }
 
-void rust_helper_net_ext_skb_add_rx_frag_netmem(struct sk_buff *skb, netmem_ref netmem,
-						u32 off, u32 size, u32 truesize)
+void rust_helper_skb_mark_for_recycle(struct sk_buff *skb)
 {
-	skb_add_rx_frag_netmem(skb, skb_shinfo(skb)->nr_frags, netmem, off, size, truesize);
 	skb_mark_for_recycle(skb);
 }
 
-void rust_helper_net_ext_skb_csum_unnecessary(struct sk_buff *skb)
+void rust_helper___skb_incr_checksum_unnecessary(struct sk_buff *skb)
 {
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	__skb_incr_checksum_unnecessary(skb);
 }
 
-void rust_helper_net_ext_skb_set_rx_meta(struct sk_buff *skb, u16 queue, u32 hash, bool l4)
+void rust_helper_skb_record_rx_queue(struct sk_buff *skb, u16 rx_queue)
 {
-	skb_record_rx_queue(skb, queue);
-	skb_set_hash(skb, hash, l4 ? PKT_HASH_TYPE_L4 : PKT_HASH_TYPE_L3);
+	skb_record_rx_queue(skb, rx_queue);
 }
 
-void rust_helper_net_ext_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+void rust_helper_skb_set_hash(struct sk_buff *skb, __u32 hash, enum pkt_hash_types type)
 {
-	skb->protocol = eth_type_trans(skb, dev);
+	skb_set_hash(skb, hash, type);
 }
 
 /* napi */
-void rust_helper_net_ext_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
-					int (*poll)(struct napi_struct *, int))
+void rust_helper_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
+				int (*poll)(struct napi_struct *, int))
 {
 	netif_napi_add(dev, napi, poll);
 }
 
-void rust_helper_net_ext_netif_napi_del(struct napi_struct *napi)
+void rust_helper_netif_napi_del(struct napi_struct *napi)
 {
 	netif_napi_del(napi);
 }
 
-bool rust_helper_net_ext_napi_schedule(struct napi_struct *napi)
+bool rust_helper_napi_schedule(struct napi_struct *napi)
 {
 	return napi_schedule(napi);
 }
@@ -227,77 +239,138 @@ int rust_helper_net_ext_mod_timer_in(struct timer_list *timer, unsigned long del
 	return mod_timer(timer, jiffies + delay);
 }
 
-/* emu_nic: the emulated NIC's platform devices */
-void rust_helper_net_ext_emu_set_drvdata(struct platform_device *pdev, void *data)
+
+/* sync */
+void rust_helper_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void rust_helper_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
+/* spin_lock_irqsave() is a macro that stores the flags in its argument. */
+unsigned long rust_helper_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void rust_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+/* platform devices */
+struct platform_device *rust_helper_platform_device_register_simple(const char *name, int id,
+								    const struct resource *res,
+								    unsigned int num)
+{
+	return platform_device_register_simple(name, id, res, num);
+}
+
+void rust_helper_platform_set_drvdata(struct platform_device *pdev, void *data)
 {
 	platform_set_drvdata(pdev, data);
 }
 
-void *rust_helper_net_ext_emu_get_drvdata(struct platform_device *pdev)
+void *rust_helper_platform_get_drvdata(const struct platform_device *pdev)
 {
 	return platform_get_drvdata(pdev);
 }
 
-/* bh */
-void rust_helper_net_ext_local_bh_disable(void)
+/* dma */
+int rust_helper_dma_coerce_mask_and_coherent(struct device *dev, u64 mask)
 {
-	local_bh_disable();
+	return dma_coerce_mask_and_coherent(dev, mask);
 }
 
-void rust_helper_net_ext_local_bh_enable(void)
+dma_addr_t rust_helper_dma_map_single_attrs(struct device *dev, void *ptr, size_t size,
+					    enum dma_data_direction dir, unsigned long attrs)
 {
-	local_bh_enable();
+	return dma_map_single_attrs(dev, ptr, size, dir, attrs);
 }
 
-/* skb DMA mapping for transmit (kernel::net_ext::netdev::MappedSkb) */
-int rust_helper_net_ext_skb_map_linear(struct device *dev, struct sk_buff *skb, dma_addr_t *addr)
+void rust_helper_dma_unmap_single_attrs(struct device *dev, dma_addr_t addr, size_t size,
+					enum dma_data_direction dir, unsigned long attrs)
 {
-	*addr = dma_map_single(dev, skb->data, skb_headlen(skb), DMA_TO_DEVICE);
-	return dma_mapping_error(dev, *addr) ? -ENOMEM : 0;
+	dma_unmap_single_attrs(dev, addr, size, dir, attrs);
 }
 
-int rust_helper_net_ext_skb_map_frag(struct device *dev, struct sk_buff *skb, unsigned int i,
-				     dma_addr_t *addr, u32 *len)
+int rust_helper_dma_mapping_error(struct device *dev, dma_addr_t dma_addr)
 {
-	const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
-
-	if (netmem_is_net_iov(skb_frag_netmem(frag)))
-		return -EFAULT;
-	*len = skb_frag_size(frag);
-	*addr = skb_frag_dma_map(dev, frag, 0, *len, DMA_TO_DEVICE);
-	return dma_mapping_error(dev, *addr) ? -ENOMEM : 0;
+	return dma_mapping_error(dev, dma_addr);
 }
 
-void rust_helper_net_ext_skb_unmap(struct device *dev, dma_addr_t addr, u32 len, bool page)
+int rust_helper_object_is_on_stack(const void *obj)
 {
-	if (page)
-		dma_unmap_page(dev, addr, len, DMA_TO_DEVICE);
-	else
-		dma_unmap_single(dev, addr, len, DMA_TO_DEVICE);
+	return object_is_on_stack(obj);
 }
 
-#include "net_ext_mem.c"
-
-unsigned int rust_helper_net_ext_skb_max_frags(void)
+phys_addr_t rust_helper_virt_to_phys(void *address)
 {
-	return MAX_SKB_FRAGS;
+	return virt_to_phys(address);
 }
 
-/* Whether rx queue @idx of @dev has a memory provider (RTNL held). */
-bool rust_helper_net_ext_rx_queue_has_mp(struct net_device *dev, u32 idx)
+void *rust_helper_phys_to_virt(phys_addr_t address)
 {
-	if (idx >= dev->real_num_rx_queues)
-		return false;
-	return !!__netif_get_rx_queue(dev, idx)->mp_params.mp_ops;
+	return phys_to_virt(address);
 }
 
-/* MTU: ndo_change_mtu stores the new value itself (RTNL held). */
-void rust_helper_net_ext_set_mtu(struct net_device *dev, u32 mtu)
+phys_addr_t rust_helper_page_to_phys(struct page *page)
 {
-	WRITE_ONCE(dev->mtu, mtu);
+	return page_to_phys(page);
 }
 
-u32 rust_helper_net_ext_get_mtu(const struct net_device *dev)
+dma_addr_t rust_helper_sg_phys(struct scatterlist *sg)
 {
-	return READ_ONCE(dev->mtu);
+	return sg_phys(sg);
+}
+
+unsigned int rust_helper_sg_dma_len(struct scatterlist *sg)
+{
+	return sg_dma_len(sg);
+}
+
+void *rust_helper_alloc_pages_exact(size_t size, gfp_t gfp_mask)
+{
+	return alloc_pages_exact(size, gfp_mask);
+}
+
+/* page pool */
+bool rust_helper_netmem_is_net_iov(const netmem_ref netmem)
+{
+	return netmem_is_net_iov(netmem);
+}
+
+void *rust_helper_netmem_address(netmem_ref netmem)
+{
+	return netmem_address(netmem);
+}
+
+struct page_pool *rust_helper_netmem_get_pp(netmem_ref netmem)
+{
+	return netmem_get_pp(netmem);
+}
+
+dma_addr_t rust_helper_page_pool_get_dma_addr_netmem(netmem_ref netmem)
+{
+	return page_pool_get_dma_addr_netmem(netmem);
+}
+
+void rust_helper_page_pool_put_full_netmem(struct page_pool *pool, netmem_ref netmem,
+					   bool allow_direct)
+{
+	page_pool_put_full_netmem(pool, netmem, allow_direct);
+}
+
+void rust_helper_page_pool_dma_sync_netmem_for_cpu(const struct page_pool *pool,
+						   const netmem_ref netmem, u32 offset,
+						   u32 dma_sync_size)
+{
+	page_pool_dma_sync_netmem_for_cpu(pool, netmem, offset, dma_sync_size);
 }

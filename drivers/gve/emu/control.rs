@@ -5,8 +5,8 @@
 //! Spec: `Documentation/netlink/specs/gve_emu.yaml`; uapi header (generated
 //! from it): `include/uapi/linux/gve_emu.h`.
 
-use crate::port::Pair;
-use kernel::bindings;
+use super::port::Pair;
+use super::uapi;
 use kernel::c_str;
 use kernel::net_ext::genl::{self, AttrPolicy, Info, Op, Perm};
 use kernel::new_mutex;
@@ -16,9 +16,9 @@ use kernel::sync::Mutex;
 /// Most port pairs.
 pub(crate) const MAX_PAIRS: usize = 8;
 
-const CMD_PAIR_NEW: u8 = bindings::GVE_EMU_CMD_PAIR_NEW as u8;
-const CMD_PAIR_DEL: u8 = bindings::GVE_EMU_CMD_PAIR_DEL as u8;
-const A_PAIR_ID: u16 = bindings::GVE_EMU_A_PAIR_ID as u16;
+const CMD_PAIR_NEW: u8 = uapi::GVE_EMU_CMD_PAIR_NEW as u8;
+const CMD_PAIR_DEL: u8 = uapi::GVE_EMU_CMD_PAIR_DEL as u8;
+const A_PAIR_ID: u16 = uapi::GVE_EMU_A_PAIR_ID as u16;
 
 static PAIR_POLICY: [AttrPolicy; 2] = [AttrPolicy::unused(), AttrPolicy::u32_range(0, 7)];
 
@@ -74,7 +74,7 @@ pub(crate) struct EmuFamily;
 impl genl::Family for EmuFamily {
     type Data = Pairs;
     const NAME: &'static CStr = c_str!("gve-emu");
-    const VERSION: u32 = bindings::GVE_EMU_FAMILY_VERSION;
+    const VERSION: u32 = uapi::GVE_EMU_FAMILY_VERSION;
     const OPS: &'static [Op] = &[
         Op {
             cmd: CMD_PAIR_NEW,

@@ -11,12 +11,13 @@
  *   0 (default) puts headers only there. Values above
  *   GVE_RS_EMU_RX_INLINE_MAX are refused with EINVAL.
  *
- * The Rust module! macro of 6.12 has no parameters, so these are C; the
- * emulator reads them through kernel::net_ext::emu_nic.
+ * The Rust module! macro of 6.12 has no parameters, so these are C; each
+ * value is handed to the emulator's Rust code (glue.h) when it is set.
  */
+#include <linux/init.h>
 #include <linux/moduleparam.h>
 
-#include "params.h"
+#include "glue.h"
 
 #undef MODULE_PARAM_PREFIX
 #define MODULE_PARAM_PREFIX "gve_rs_emu."
@@ -29,7 +30,11 @@ static unsigned int rx_inline;
 
 static int rx_inline_set(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 0, GVE_RS_EMU_RX_INLINE_MAX);
+	int err = param_set_uint_minmax(val, kp, 0, GVE_RS_EMU_RX_INLINE_MAX);
+
+	if (!err)
+		gve_rs_emu_set_rx_inline(READ_ONCE(rx_inline));
+	return err;
 }
 
 static const struct kernel_param_ops rx_inline_ops = {
@@ -41,12 +46,9 @@ module_param_cb(rx_inline, &rx_inline_ops, &rx_inline, 0644);
 MODULE_PARM_DESC(rx_inline,
 		 "Payload bytes written into the header buffer after the headers (0-4096)");
 
-int gve_rs_emu_boot_pairs(void)
+static int __init gve_rs_emu_params_init(void)
 {
-	return pairs;
+	gve_rs_emu_set_boot_pairs(pairs);
+	return 0;
 }
-
-unsigned int gve_rs_emu_rx_inline(void)
-{
-	return READ_ONCE(rx_inline);
-}
+subsys_initcall(gve_rs_emu_params_init);

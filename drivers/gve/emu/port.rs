@@ -12,14 +12,17 @@
 //! process context); no port lock is held while calling the peer or an
 //! interrupt handler.
 
-use crate::ring::Ring;
-use kernel::net_ext::bh::BhDisabled;
-use kernel::net_ext::dma::DeviceDma;
-use kernel::net_ext::emu_nic::*;
-use kernel::net_ext::emu_packet::{self as packet, Flow};
+use super::nic::*;
+use super::packet::{self, Flow};
+use super::ring::Ring;
+use super::rx_inline;
+use kernel::net_ext::dma::BusMaster;
+use kernel::net_ext::ethtool::FlowSpec;
+use kernel::net_ext::platform::ModelDevice;
+use kernel::net_ext::sync::SpinLockBh;
+use kernel::new_spinlock_bh;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
-use kernel::{c_str, new_spinlock};
+use kernel::sync::Arc;
 
 /// Slots of each ring.
 const RING_SIZE: usize = 1024;
@@ -44,12 +47,12 @@ struct State {
     key: [u8; RSS_KEY_LEN],
     indir: [u16; RSS_INDIR_LEN],
     /// Flow rules by location; lower locations match first.
-    rules: [Option<(FlowMatch, u16)>; MAX_RULES],
+    rules: [Option<(FlowSpec, u16)>; MAX_RULES],
     rx: KVec<RxQueue>,
     tx: KVec<TxQueue>,
     irq: Option<Arc<dyn IrqHandler>>,
     peer: Option<Arc<EmuPort>>,
-    dma: Option<DeviceDma>,
+    dma: Option<BusMaster>,
     stats: PortStats,
 }
 
@@ -58,28 +61,7 @@ struct State {
 pub(crate) struct EmuPort {
     mac: [u8; 6],
     #[pin]
-    state: SpinLock<State>,
-}
-
-fn default_key() -> [u8; RSS_KEY_LEN] {
-    // The key of the Microsoft RSS verification suite.
-    [
-        0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f,
-        0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
-        0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
-    ]
-}
-
-fn flow_matches(m: &FlowMatch, f: &Flow) -> bool {
-    let masked_eq = |a: &[u8; 16], b: &[u8; 16], mask: &[u8; 16]| {
-        a.iter().zip(b).zip(mask).all(|((a, b), m)| a & m == b & m)
-    };
-    m.proto == f.proto
-        && m.ipv6 == f.ipv6
-        && masked_eq(&m.src, &f.src, &m.src_mask)
-        && masked_eq(&m.dst, &f.dst, &m.dst_mask)
-        && m.sport & m.sport_mask == f.sport & m.sport_mask
-        && m.dport & m.dport_mask == f.dport & m.dport_mask
+    state: SpinLockBh<State>,
 }
 
 impl State {
@@ -93,7 +75,7 @@ impl State {
             .rules
             .iter()
             .flatten()
-            .find(|(m, _)| flow_matches(m, f));
+            .find(|(m, _)| m.matches(f.flow_type, &f.tuple));
         if let Some((_, q)) = rule {
             return (*q, hash, true);
         }
@@ -111,11 +93,11 @@ impl EmuPort {
         Arc::pin_init(
             pin_init!(Self {
                 mac,
-                state <- new_spinlock!(State {
+                state <- new_spinlock_bh!(State {
                     nq: 0,
                     hsplit: false,
                     mtu: 1500,
-                    key: default_key(),
+                    key: DEFAULT_RSS_KEY,
                     indir,
                     rules: [None; MAX_RULES],
                     rx: KVec::new(),
@@ -142,7 +124,6 @@ impl EmuPort {
         let irq;
         let q;
         {
-            let _bh = BhDisabled::new();
             let mut st = self.state.lock();
             let st = &mut *st;
             if st.nq == 0 || frame.len() > st.mtu as usize + 14 {
@@ -233,12 +214,7 @@ impl Port for EmuPort {
         self.mac
     }
 
-    fn max_queues(&self) -> u16 {
-        MAX_QUEUES as u16
-    }
-
     fn set_irq_handler(&self, handler: Option<Arc<dyn IrqHandler>>) {
-        let _bh = BhDisabled::new();
         self.state.lock().irq = handler;
     }
 
@@ -268,7 +244,6 @@ impl Port for EmuPort {
         }
         let (old_rx, old_tx, peer, irq);
         {
-            let _bh = BhDisabled::new();
             let mut st = self.state.lock();
             st.nq = nq;
             // Hardware default: spread RSS over the enabled queues.
@@ -288,18 +263,13 @@ impl Port for EmuPort {
         // Link state changes on both ends.
         Self::raise(irq, Vector::Link);
         if let Some(p) = peer {
-            let pirq = {
-                let _bh = BhDisabled::new();
-                let irq = p.state.lock().irq.clone();
-                irq
-            };
+            let pirq = p.state.lock().irq.clone();
             Self::raise(pirq, Vector::Link);
         }
         Ok(())
     }
 
     fn set_header_split(&self, on: bool) {
-        let _bh = BhDisabled::new();
         self.state.lock().hsplit = on;
     }
 
@@ -307,7 +277,6 @@ impl Port for EmuPort {
         if !(68..=MAX_MTU).contains(&mtu) {
             return Err(EINVAL);
         }
-        let _bh = BhDisabled::new();
         self.state.lock().mtu = mtu;
         Ok(())
     }
@@ -316,31 +285,27 @@ impl Port for EmuPort {
         if indir.iter().any(|&q| usize::from(q) >= MAX_QUEUES) {
             return Err(EINVAL);
         }
-        let _bh = BhDisabled::new();
         let mut st = self.state.lock();
         st.key = *key;
         st.indir = *indir;
         Ok(())
     }
 
-    fn set_flow_rule(&self, loc: u32, m: &FlowMatch, queue: u16) -> Result {
+    fn set_flow_rule(&self, loc: u32, spec: &FlowSpec, queue: u16) -> Result {
         if usize::from(queue) >= MAX_QUEUES || loc as usize >= MAX_RULES {
             return Err(EINVAL);
         }
-        let _bh = BhDisabled::new();
-        self.state.lock().rules[loc as usize] = Some((*m, queue));
+        self.state.lock().rules[loc as usize] = Some((*spec, queue));
         Ok(())
     }
 
     fn del_flow_rule(&self, loc: u32) -> Result {
-        let _bh = BhDisabled::new();
         let mut st = self.state.lock();
         let rule = st.rules.get_mut(loc as usize).ok_or(EINVAL)?;
         rule.take().map(|_| ()).ok_or(ENOENT)
     }
 
     fn rx_queue_stop(&self, q: u16) -> Result {
-        let _bh = BhDisabled::new();
         let mut st = self.state.lock();
         let rxq = st.rx.get_mut(usize::from(q)).ok_or(EINVAL)?;
         rxq.running = false;
@@ -350,7 +315,6 @@ impl Port for EmuPort {
     }
 
     fn rx_queue_start(&self, q: u16) -> Result {
-        let _bh = BhDisabled::new();
         let mut st = self.state.lock();
         let rxq = st.rx.get_mut(usize::from(q)).ok_or(EINVAL)?;
         rxq.running = true;
@@ -358,7 +322,6 @@ impl Port for EmuPort {
     }
 
     fn post_rx(&self, q: u16, buf: RxBuf) -> Result {
-        let _bh = BhDisabled::new();
         let mut st = self.state.lock();
         let rxq = st.rx.get_mut(usize::from(q)).ok_or(EINVAL)?;
         if !rxq.running {
@@ -372,14 +335,12 @@ impl Port for EmuPort {
     }
 
     fn poll_rx(&self, q: u16) -> Option<RxCompl> {
-        let _bh = BhDisabled::new();
         let c = self.state.lock().rx.get_mut(usize::from(q))?.compl.pop();
         c
     }
 
     fn post_tx(&self, q: u16, seg: TxSeg) -> Result {
         let (frame, peer, irq) = {
-            let _bh = BhDisabled::new();
             let mut st = self.state.lock();
             let st = &mut *st;
             let dma = st.dma.as_ref().ok_or(EIO)?;
@@ -421,14 +382,12 @@ impl Port for EmuPort {
     }
 
     fn poll_tx(&self, q: u16) -> Option<TxCompl> {
-        let _bh = BhDisabled::new();
         let c = self.state.lock().tx.get_mut(usize::from(q))?.compl.pop();
         c
     }
 
     fn link_up(&self) -> bool {
         let peer = {
-            let _bh = BhDisabled::new();
             let st = self.state.lock();
             if st.nq == 0 {
                 return false;
@@ -436,14 +395,12 @@ impl Port for EmuPort {
             st.peer.clone()
         };
         peer.is_some_and(|p| {
-            let _bh = BhDisabled::new();
             let up = p.state.lock().nq > 0;
             up
         })
     }
 
     fn stats(&self) -> PortStats {
-        let _bh = BhDisabled::new();
         let stats = self.state.lock().stats;
         stats
     }
@@ -456,7 +413,7 @@ const MAX_SEGS: usize = 32;
 /// `gve-rs-emu.<2n>` and `gve-rs-emu.<2n+1>`.
 pub(crate) struct Pair {
     ports: [Arc<EmuPort>; 2],
-    devs: KVec<PortDevice>,
+    devs: KVec<ModelDevice<Arc<dyn Port>>>,
 }
 
 impl Pair {
@@ -465,7 +422,6 @@ impl Pair {
         let a = EmuPort::new(mac(2 * n))?;
         let b = EmuPort::new(mac(2 * n + 1))?;
         {
-            let _bh = BhDisabled::new();
             a.state.lock().peer = Some(b.clone());
             b.state.lock().peer = Some(a.clone());
         }
@@ -476,12 +432,8 @@ impl Pair {
         for (i, p) in pair.ports.clone().iter().enumerate() {
             let id = (2 * n) as i32 + i as i32;
             let port: Arc<dyn Port> = p.clone();
-            let dev = PortDevice::register(c_str!("gve-rs-emu"), id, port)?;
-            let dma = DeviceDma::new(dev.device())?;
-            {
-                let _bh = BhDisabled::new();
-                p.state.lock().dma = Some(dma);
-            }
+            let dev = ModelDevice::new(DEVICE_NAME, id, port)?;
+            p.state.lock().dma = Some(dev.bus_master());
             pair.devs.push(dev, GFP_KERNEL)?;
         }
         Ok(pair)
@@ -494,7 +446,6 @@ impl Drop for Pair {
         // wire, which also breaks the ports' reference cycle.
         drop(core::mem::take(&mut self.devs));
         for p in &self.ports {
-            let _bh = BhDisabled::new();
             let mut st = p.state.lock();
             st.peer = None;
             st.irq = None;

@@ -12,7 +12,6 @@
 //! headers through bindgen, and checked at build time below.
 
 use crate::bindings;
-use crate::error::{code::*, Result};
 
 /// `SO_DEVMEM_LINEAR`: cmsg type reporting bytes copied from the linear part.
 pub const SCM_DEVMEM_LINEAR: u32 = bindings::SCM_DEVMEM_LINEAR;
@@ -47,97 +46,3 @@ const _: () = {
     assert!(core::mem::offset_of!(DmabufToken, token_start) == 0);
     assert!(core::mem::offset_of!(DmabufToken, token_count) == 4);
 };
-
-/// Number of [`DmabufToken`]s in a `SO_DEVMEM_DONTNEED` option of `optlen`
-/// bytes.
-///
-/// Fails with `EINVAL` when `optlen` is not a whole number of tokens or
-/// carries more than [`MAX_DONTNEED_TOKENS`], as the C implementation does.
-///
-/// # Examples
-///
-/// ```
-/// use kernel::net_ext::devmem_uapi::dontneed_token_count;
-/// use kernel::error::code::EINVAL;
-///
-/// assert_eq!(dontneed_token_count(0), Ok(0));
-/// assert_eq!(dontneed_token_count(16), Ok(2));
-/// assert_eq!(dontneed_token_count(128 * 8), Ok(128));
-/// assert_eq!(dontneed_token_count(12), Err(EINVAL));
-/// assert_eq!(dontneed_token_count(129 * 8), Err(EINVAL));
-/// ```
-pub fn dontneed_token_count(optlen: usize) -> Result<usize> {
-    let size = core::mem::size_of::<DmabufToken>();
-    if optlen % size != 0 || optlen > size * MAX_DONTNEED_TOKENS {
-        return Err(EINVAL);
-    }
-    Ok(optlen / size)
-}
-
-/// Iterator over the token ids named by a `SO_DEVMEM_DONTNEED` request.
-///
-/// Yields at most [`MAX_DONTNEED_FRAGS`] ids in total, so a request for
-/// huge ranges cannot keep the kernel busy. Ranges that run past `u32::MAX`
-/// stop at `u32::MAX` instead of wrapping around to token 0.
-///
-/// # Examples
-///
-/// ```
-/// use kernel::net_ext::devmem_uapi::{DmabufToken, DontneedTokens, MAX_DONTNEED_FRAGS};
-///
-/// let req = [
-///     DmabufToken { token_start: 5, token_count: 2 },
-///     DmabufToken { token_start: 1, token_count: 0 },
-///     DmabufToken { token_start: 9, token_count: 1 },
-/// ];
-/// let mut it = DontneedTokens::new(&req);
-/// assert_eq!(it.next(), Some(5));
-/// assert_eq!(it.next(), Some(6));
-/// assert_eq!(it.next(), Some(9));
-/// assert_eq!(it.next(), None);
-///
-/// // The total is capped, whatever the ranges claim.
-/// let big = [DmabufToken { token_start: 0, token_count: u32::MAX }; 4];
-/// assert_eq!(DontneedTokens::new(&big).count(), MAX_DONTNEED_FRAGS);
-///
-/// // No wrap-around past u32::MAX.
-/// let edge = [DmabufToken { token_start: u32::MAX - 1, token_count: 5 }];
-/// assert_eq!(DontneedTokens::new(&edge).count(), 2);
-/// ```
-pub struct DontneedTokens<'a> {
-    ranges: &'a [DmabufToken],
-    /// Index of the next token within `ranges[0]`.
-    pos: u32,
-    left: usize,
-}
-
-impl<'a> DontneedTokens<'a> {
-    /// Creates an iterator over the ids named by `ranges`.
-    pub fn new(ranges: &'a [DmabufToken]) -> Self {
-        Self {
-            ranges,
-            pos: 0,
-            left: MAX_DONTNEED_FRAGS,
-        }
-    }
-}
-
-impl Iterator for DontneedTokens<'_> {
-    type Item = u32;
-
-    fn next(&mut self) -> Option<u32> {
-        while self.left > 0 {
-            let (first, rest) = self.ranges.split_first()?;
-            if self.pos < first.token_count {
-                if let Some(id) = first.token_start.checked_add(self.pos) {
-                    self.pos += 1;
-                    self.left -= 1;
-                    return Some(id);
-                }
-            }
-            self.ranges = rest;
-            self.pos = 0;
-        }
-        None
-    }
-}

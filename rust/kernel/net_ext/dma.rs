@@ -1,21 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! DMA for network drivers, and for the devices they drive when those are
-//! emulated in the kernel.
+//! DMA for network drivers.
 //!
 //! C headers: [`include/linux/dma-mapping.h`](srctree/include/linux/dma-mapping.h),
-//! [`include/linux/dma-direct.h`](srctree/include/linux/dma-direct.h),
 //! [`include/linux/platform_device.h`](srctree/include/linux/platform_device.h)
 //!
-//! The driver side: [`set_mask_64`] makes a device DMA-capable,
-//! [`CoherentBuffer`] is memory the CPU and the device share (descriptor
-//! rings), [`Mapping`] a streaming mapping of kernel memory (a packet to
-//! transmit).
+//! [`set_mask_64`] makes a device DMA-capable, [`CoherentBuffer`] is memory
+//! the CPU and the device share (descriptor rings), [`Mapping`] a streaming
+//! mapping of kernel memory (a packet to transmit). [`PlatformDevice`]
+//! registers a plain platform device, a DMA-capable device for tests.
 //!
-//! The device side: [`DeviceDma`] lets an emulated device read and write
-//! memory through the DMA addresses a driver gave it, as a bus-mastering
-//! device does. [`PlatformDevice`] registers a plain platform device to act
-//! as the DMA parent of such an emulated device (or of a test).
+//! The device side of DMA, for devices modelled in the kernel, is
+//! [`BusMaster`].
 //!
 //! # Races with the device
 //!
@@ -33,11 +29,18 @@ use crate::alloc::Flags;
 use crate::bindings;
 use crate::device::Device;
 use crate::error::{code::*, from_err_ptr, to_result, Result};
-use crate::page::{Page, PAGE_SHIFT, PAGE_SIZE};
+use crate::page::{Page, PAGE_SIZE};
 use crate::str::CStr;
 use crate::types::ARef;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+
+#[cfg(CONFIG_ARCH_HAS_DMA_OPS)]
+mod bus_master;
+#[cfg(CONFIG_ARCH_HAS_DMA_OPS)]
+pub use bus_master::BusMaster;
+#[cfg(CONFIG_ARCH_HAS_DMA_OPS)]
+pub(crate) use bus_master::{Tracker, TRACKED_OPS};
 
 /// Direction of a DMA transfer (`enum dma_data_direction`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -69,7 +72,7 @@ impl Direction {
 pub fn set_mask_64(dev: &Device) -> Result {
     // SAFETY: `dev` is a valid device; setting its masks has no other
     // requirement.
-    to_result(unsafe { bindings::net_ext_dma_set_mask_64(dev.as_raw()) })
+    to_result(unsafe { bindings::dma_coerce_mask_and_coherent(dev.as_raw(), u64::MAX) })
 }
 
 /// Copies `dst.len()` bytes from `src` with volatile byte reads.
@@ -108,10 +111,10 @@ fn check_range(offset: usize, len: usize, size: usize) -> Result {
 
 /// A platform device registered by Rust code, unregistered when dropped.
 ///
-/// It has no driver and no resources; it exists to be a DMA-capable
-/// `struct device` (after [`set_mask_64`]): the parent of an emulated NIC,
-/// or the device of a test. It uses dma-direct (it has no IOMMU and no
-/// `dma_map_ops`), which is what [`DeviceDma`] needs.
+/// It has no data and no resources; it exists to be a DMA-capable
+/// `struct device` (after [`set_mask_64`]) for a test. Drivers of device
+/// models do not bind to it, whatever its name (see
+/// [`ModelDevice`](crate::net_ext::platform::ModelDevice)).
 ///
 /// # Invariants
 ///
@@ -153,7 +156,7 @@ impl PlatformDevice {
         // SAFETY: `name` is a valid NUL-terminated string, which the C
         // side copies.
         let pdev = from_err_ptr(unsafe {
-            bindings::net_ext_platform_device_register_simple(name.as_char_ptr(), id)
+            bindings::platform_device_register_simple(name.as_char_ptr(), id, core::ptr::null(), 0)
         })?;
         // INVARIANT: registered just now; a non-error pointer is non-null.
         Ok(Self {
@@ -438,7 +441,7 @@ impl<'a> Mapping<'a> {
     /// [`Direction::FromDevice`]) and write it (unless `dir` is
     /// [`Direction::ToDevice`]): no Rust reference to it may be used in a
     /// way that such accesses would make undefined behaviour.
-    pub unsafe fn map_single_raw(
+    pub(crate) unsafe fn map_single_raw(
         dev: &Device,
         ptr: *mut u8,
         len: usize,
@@ -447,22 +450,27 @@ impl<'a> Mapping<'a> {
         if dev_has_no_dma_mask(dev) {
             return Err(EIO);
         }
-        let mut addr: bindings::dma_addr_t = 0;
-        // SAFETY: `dev` is valid; the helper checks that the range is in
-        // the linear map (else `EINVAL`) and maps it; `addr` is valid for
-        // writes.
-        to_result(unsafe {
-            bindings::net_ext_dma_map_single(dev.as_raw(), ptr.cast(), len, dir.as_raw(), &mut addr)
-        })?;
-        // INVARIANT: mapped just now; the caller keeps the memory for `'a`.
-        Ok(Self {
-            dev: dev.into(),
-            addr,
-            len,
-            dir,
-            kind: MapKind::Single,
-            _mem: PhantomData,
-        })
+        // `dma_map_single` WARNs about (and cannot map) memory outside the
+        // kernel's linear map: vmalloc, vmap'ed stacks, modules.
+        // SAFETY: Address checks only; `object_is_on_stack` looks at the
+        // current task's stack bounds.
+        let mapped = unsafe {
+            len > 0
+                && bindings::__virt_addr_valid(ptr as usize)
+                && bindings::__virt_addr_valid(ptr as usize + len - 1)
+                && bindings::object_is_on_stack(ptr.cast()) == 0
+        };
+        if !mapped {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dev` is valid with a DMA mask; `ptr..ptr + len` is in the
+        // linear map (checked above) and stays allocated (caller).
+        let addr = unsafe {
+            bindings::dma_map_single_attrs(dev.as_raw(), ptr.cast(), len, dir.as_raw(), 0)
+        };
+        // SAFETY: Just made by `dma_map_single_attrs`; the caller keeps
+        // the memory for `'a`.
+        unsafe { Self::from_mapped(dev, addr, len, dir, MapKind::Single) }
     }
 
     /// Maps `len` bytes at `offset` in `page` for the device to read
@@ -488,7 +496,7 @@ impl<'a> Mapping<'a> {
     /// `page` must be a valid page, and the range must lie within it (or
     /// its compound page) and stay allocated for `'a`. The rules on
     /// concurrent CPU access of [`Mapping::map_single_raw`] apply.
-    pub unsafe fn map_page(
+    pub(crate) unsafe fn map_page(
         dev: &Device,
         page: *mut bindings::page,
         offset: usize,
@@ -506,17 +514,36 @@ impl<'a> Mapping<'a> {
         let addr = unsafe {
             bindings::dma_map_page_attrs(dev.as_raw(), page, offset, len, dir.as_raw(), 0)
         };
+        // SAFETY: Just made by `dma_map_page_attrs`; the caller keeps the
+        // memory for `'a`.
+        unsafe { Self::from_mapped(dev, addr, len, dir, MapKind::Page) }
+    }
+
+    /// Takes over a mapping just made by `kind`'s map function, or fails
+    /// with `ENOMEM` if that failed.
+    ///
+    /// # Safety
+    ///
+    /// `addr` must be what `kind`'s map function returned for `len` bytes in
+    /// direction `dir` on `dev`, of memory that stays allocated for `'a`.
+    unsafe fn from_mapped(
+        dev: &Device,
+        addr: bindings::dma_addr_t,
+        len: usize,
+        dir: Direction,
+        kind: MapKind,
+    ) -> Result<Self> {
         // SAFETY: `dev` is valid.
-        if unsafe { bindings::net_ext_dma_mapping_error(dev.as_raw(), addr) } {
+        if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
             return Err(ENOMEM);
         }
-        // INVARIANT: mapped just now; the caller keeps the memory for `'a`.
+        // INVARIANT: guaranteed by the caller.
         Ok(Self {
             dev: dev.into(),
             addr,
             len,
             dir,
-            kind: MapKind::Page,
+            kind,
             _mem: PhantomData,
         })
     }
@@ -547,11 +574,12 @@ impl Drop for Mapping<'_> {
         // SAFETY: By the type invariants we own this mapping of `dev`.
         unsafe {
             match self.kind {
-                MapKind::Single => bindings::net_ext_dma_unmap_single(
+                MapKind::Single => bindings::dma_unmap_single_attrs(
                     self.dev.as_raw(),
                     self.addr,
                     self.len,
                     self.dir.as_raw(),
+                    0,
                 ),
                 MapKind::Page => bindings::dma_unmap_page_attrs(
                     self.dev.as_raw(),
@@ -562,194 +590,5 @@ impl Drop for Mapping<'_> {
                 ),
             }
         }
-    }
-}
-
-/// The bus-master side of DMA, for a device emulated in the kernel.
-///
-/// A real NIC reads and writes host memory at the DMA addresses its driver
-/// posted. An emulated NIC does the same through this type: it translates a
-/// DMA address of `dev` to a physical address (`dma_to_phys`) and copies
-/// through the kernel's linear map. It only supports devices that use
-/// dma-direct (no IOMMU, no `dma_map_ops`; [`PlatformDevice`] qualifies), so
-/// DMA addresses are physical addresses (give or take the device's
-/// `dma_range_map`). With swiotlb bouncing, the address is the bounce
-/// buffer's, which is what real hardware would access too.
-///
-/// # What is checked, and what is not
-///
-/// Like real hardware without an IOMMU, this trusts the driver: **a driver
-/// that posts a wrong address makes the device read or write the wrong
-/// memory** — freed pages, another buffer, kernel data. Mapping rules
-/// (unmapping before reuse, syncs) are the driver's to follow, as with a
-/// real device. What [`DeviceDma::read`] and [`DeviceDma::write`] refuse,
-/// with `EFAULT`, before touching anything:
-///
-/// - a range whose end overflows the DMA or physical address space;
-/// - a range touching a page frame without a memory map entry (`pfn_valid`),
-///   e.g. beyond the end of RAM or in a hole between memory sections.
-///
-/// `pfn_valid` does not promise usable memory (a `struct page` may describe
-/// a hole), so the copy itself is done with `copy_{to,from}_kernel_nofault`:
-/// a page that is not mapped, or (for writes) mapped read-only, ends the
-/// copy with `EFAULT` instead of an oops. A copy that fails part way may
-/// have transferred some bytes, as a real transfer that hits a bus error
-/// may have. Nothing stops a write to valid, writable memory the driver did
-/// not mean to expose.
-///
-/// Copies are made in page-sized (or smaller) pieces, each translated on
-/// its own, and may race with the CPU like real DMA does.
-///
-/// # Place in Rust's safety model
-///
-/// [`DeviceDma::write`] is safe yet can change memory that Rust code
-/// holds references to, if it is given such an address. That is the
-/// hardware model, not a hole in this API: it stands for the device, which
-/// is outside the Rust abstract machine, just as telling a real device a
-/// DMA address through a (safe) register write can make it overwrite
-/// anything. Memory safety then rests, as with real hardware, on the
-/// driver posting only addresses of buffers it mapped and owns, and on the
-/// device using them only while posted. Only device-emulation code should
-/// hold a `DeviceDma`.
-///
-/// # Invariants
-///
-/// `dev` uses dma-direct.
-///
-/// # Examples
-///
-/// ```
-/// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, CoherentBuffer, DeviceDma, Mapping, PlatformDevice};
-///
-/// let pdev = PlatformDevice::new(c_str!("rs-devdma-doc"), PlatformDevice::ID_AUTO)?;
-/// let dev = pdev.device();
-/// dma::set_mask_64(dev)?;
-/// let device_side = DeviceDma::new(dev)?;
-///
-/// // The device writes a descriptor ring the driver allocated; the CPU sees it.
-/// let ring = CoherentBuffer::new(dev, 8192, GFP_KERNEL)?;
-/// device_side.write(ring.dma_addr() + 4090, b"straddles a page")?;
-/// let mut seen = [0u8; 16];
-/// ring.read(4090, &mut seen)?;
-/// assert_eq!(&seen, b"straddles a page");
-///
-/// // The device reads a frame the driver mapped for transmission.
-/// let mut frame = KVec::with_capacity(1500, GFP_KERNEL)?;
-/// for i in 0..1500u32 {
-///     frame.push(i as u8, GFP_KERNEL)?;
-/// }
-/// let map = Mapping::map_single(dev, &frame)?;
-/// let mut wire = KVec::from_elem(0u8, 1500, GFP_KERNEL)?;
-/// device_side.read(map.addr(), &mut wire)?;
-/// assert!(wire == frame);
-/// drop(map);
-///
-/// // Addresses that are no RAM, or ranges that wrap, are refused.
-/// let mut b = [0u8; 8];
-/// assert_eq!(device_side.read(1 << 52, &mut b), Err(EFAULT));
-/// assert_eq!(device_side.write(1 << 52, &b), Err(EFAULT));
-/// assert_eq!(device_side.read(u64::MAX - 3, &mut b), Err(EFAULT));
-/// assert_eq!(device_side.read(ring.dma_addr(), &mut []), Ok(()));
-/// # Ok::<(), Error>(())
-/// ```
-pub struct DeviceDma {
-    dev: ARef<Device>,
-}
-
-impl DeviceDma {
-    /// The bus-master side of `dev`; `EOPNOTSUPP` unless `dev` uses
-    /// dma-direct (no IOMMU, no `dma_map_ops`), since only then is a DMA
-    /// address translated by `dma_to_phys`.
-    pub fn new(dev: &Device) -> Result<Self> {
-        // SAFETY: `dev` is valid.
-        if !unsafe { bindings::net_ext_dma_is_direct(dev.as_raw()) } {
-            return Err(EOPNOTSUPP);
-        }
-        // INVARIANT: checked above.
-        Ok(Self { dev: dev.into() })
-    }
-
-    /// Splits `dma_addr..dma_addr + len` into pieces that do not cross a
-    /// page and calls `f(kernel_address, offset_in_range, piece_len)` for
-    /// each, after checking the whole range.
-    fn for_each_piece(
-        &self,
-        dma_addr: u64,
-        len: usize,
-        mut f: impl FnMut(*mut u8, usize, usize) -> Result,
-    ) -> Result {
-        if len == 0 {
-            return Ok(());
-        }
-        let len64 = u64::try_from(len).map_err(|_| EFAULT)?;
-        dma_addr.checked_add(len64).ok_or(EFAULT)?;
-        // Check every page before the first byte moves.
-        let mut done = 0usize;
-        while done < len {
-            let (phys, n) = self.translate(dma_addr + done as u64, len - done)?;
-            let pfn = (phys >> PAGE_SHIFT) as usize;
-            // SAFETY: `pfn_valid` accepts any number.
-            if !unsafe { bindings::net_ext_pfn_valid(pfn) } {
-                return Err(EFAULT);
-            }
-            done += n;
-        }
-        let mut done = 0usize;
-        while done < len {
-            let (phys, n) = self.translate(dma_addr + done as u64, len - done)?;
-            // SAFETY: `phys` has a memory map entry (checked above); on
-            // x86-64 (no highmem) its linear-map address is `phys_to_virt`.
-            let virt = unsafe { bindings::net_ext_phys_to_virt(phys) };
-            f(virt.cast(), done, n)?;
-            done += n;
-        }
-        Ok(())
-    }
-
-    /// Physical address of `dma`, and how many of the `left` bytes from
-    /// there stay in its page.
-    fn translate(&self, dma: u64, left: usize) -> Result<(u64, usize)> {
-        // SAFETY: By the type invariants `dev` uses dma-direct, for which
-        // `dma_to_phys` is the translation; it reads only `dev`'s DMA range
-        // map.
-        let phys = unsafe { bindings::net_ext_dma_to_phys(self.dev.as_raw(), dma) };
-        let in_page = PAGE_SIZE - (phys as usize & (PAGE_SIZE - 1));
-        phys.checked_add(in_page as u64).ok_or(EFAULT)?;
-        Ok((phys, left.min(in_page)))
-    }
-
-    /// Writes `data` to memory at `dma_addr`, as the device would (see the
-    /// [type docs](Self) for what is checked). `EFAULT` if refused.
-    pub fn write(&self, dma_addr: u64, data: &[u8]) -> Result {
-        self.for_each_piece(dma_addr, data.len(), |virt, off, n| {
-            // SAFETY: `data[off..off + n]` is in bounds; the destination is
-            // probed by the nofault copy, which fails instead of faulting.
-            let left = unsafe {
-                bindings::copy_to_kernel_nofault(virt.cast(), data.as_ptr().add(off).cast(), n)
-            };
-            if left != 0 {
-                return Err(EFAULT);
-            }
-            Ok(())
-        })
-    }
-
-    /// Reads `buf.len()` bytes of memory at `dma_addr` into `buf`, as the
-    /// device would (see the [type docs](Self) for what is checked).
-    /// `EFAULT` if refused.
-    pub fn read(&self, dma_addr: u64, buf: &mut [u8]) -> Result {
-        let dst = buf.as_mut_ptr();
-        self.for_each_piece(dma_addr, buf.len(), |virt, off, n| {
-            // SAFETY: `dst[off..off + n]` is in bounds of `buf`; the source
-            // is probed by the nofault copy.
-            let left = unsafe {
-                bindings::copy_from_kernel_nofault(dst.add(off).cast(), virt.cast_const().cast(), n)
-            };
-            if left != 0 {
-                return Err(EFAULT);
-            }
-            Ok(())
-        })
     }
 }

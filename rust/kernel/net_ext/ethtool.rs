@@ -17,14 +17,26 @@
 
 use crate::bindings;
 use crate::error::{code::*, from_result, Result};
-use crate::net_ext::netdev::{self, Device, Rtnl};
+use crate::net_ext::netdev::{self, Device};
+use crate::net_ext::rtnl::Rtnl;
 use crate::prelude::*;
 use core::ffi::c_int;
 use core::marker::PhantomData;
+use core::sync::atomic::Ordering;
+
+mod rss;
+mod rxnfc;
+
+pub use rss::{RssHashFunc, RxfhGet, RxfhSet};
+pub use rxnfc::{FlowRule, FlowSpec, FlowTuple, FlowType, RuleLocation, RuleLocs, RxAction};
 
 /// Length of one statistics name, including the terminating NUL
 /// (`ETH_GSTRING_LEN`).
 pub const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
+
+/// Most statistics a device reports; [`EthtoolOps::stats_count`] is capped
+/// to it (the core refuses larger string sets anyway).
+const MAX_STATS: usize = (c_int::MAX as usize) / GSTRING_LEN;
 
 /// Driver information (`struct ethtool_drvinfo`, `ethtool -i`).
 ///
@@ -264,367 +276,6 @@ impl RingParam {
     }
 }
 
-/// An RSS hash function (`ETH_RSS_HASH_*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RssHashFunc {
-    /// Toeplitz.
-    Toeplitz,
-    /// XOR.
-    Xor,
-    /// CRC32.
-    Crc32,
-    /// Another function (its `ETH_RSS_HASH_*` bit mask).
-    Other(u8),
-}
-
-impl RssHashFunc {
-    fn from_raw(v: u8) -> Option<Self> {
-        match v {
-            0 => None,
-            v if v == 1 << bindings::ETH_RSS_HASH_TOP_BIT => Some(Self::Toeplitz),
-            v if v == 1 << bindings::ETH_RSS_HASH_XOR_BIT => Some(Self::Xor),
-            v if v == 1 << bindings::ETH_RSS_HASH_CRC32_BIT => Some(Self::Crc32),
-            v => Some(Self::Other(v)),
-        }
-    }
-
-    fn to_raw(self) -> u8 {
-        match self {
-            Self::Toeplitz => 1 << bindings::ETH_RSS_HASH_TOP_BIT,
-            Self::Xor => 1 << bindings::ETH_RSS_HASH_XOR_BIT,
-            Self::Crc32 => 1 << bindings::ETH_RSS_HASH_CRC32_BIT,
-            Self::Other(v) => v,
-        }
-    }
-}
-
-/// What [`EthtoolOps::get_rxfh`] reports: the driver sets `hfunc` and
-/// fills the arrays the core asked for (each exactly
-/// [`EthtoolOps::RSS_KEY_SIZE`] / [`EthtoolOps::RSS_INDIR_SIZE`] long).
-pub struct RxfhGet<'a> {
-    /// The hash function in use.
-    pub hfunc: RssHashFunc,
-    /// The hash key, if asked for.
-    pub key: Option<&'a mut [u8]>,
-    /// The indirection table, if asked for.
-    pub indir: Option<&'a mut [u32]>,
-}
-
-/// An RSS change for [`EthtoolOps::set_rxfh`]; `None` means no change.
-///
-/// The core has checked that `indir` (exactly
-/// [`EthtoolOps::RSS_INDIR_SIZE`] entries) names only queues below the
-/// [`EthtoolOps::rx_rings`] count, and filled it with the default spread
-/// when the user asked for a reset; `key` is exactly
-/// [`EthtoolOps::RSS_KEY_SIZE`] bytes.
-pub struct RxfhSet<'a> {
-    /// New hash function.
-    pub hfunc: Option<RssHashFunc>,
-    /// New hash key.
-    pub key: Option<&'a [u8]>,
-    /// New indirection table.
-    pub indir: Option<&'a [u32]>,
-}
-
-/// Flow types of ntuple rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FlowType {
-    /// TCP over IPv4 (`TCP_V4_FLOW`).
-    Tcp4,
-    /// UDP over IPv4 (`UDP_V4_FLOW`).
-    Udp4,
-    /// TCP over IPv6 (`TCP_V6_FLOW`).
-    Tcp6,
-    /// UDP over IPv6 (`UDP_V6_FLOW`).
-    Udp6,
-}
-
-impl FlowType {
-    /// Whether the flow is over IPv6.
-    pub fn is_ipv6(self) -> bool {
-        matches!(self, Self::Tcp6 | Self::Udp6)
-    }
-
-    /// The IP protocol number (`IPPROTO_TCP` or `IPPROTO_UDP`).
-    pub fn ip_proto(self) -> u8 {
-        match self {
-            Self::Tcp4 | Self::Tcp6 => 6,
-            Self::Udp4 | Self::Udp6 => 17,
-        }
-    }
-
-    fn to_raw(self) -> u32 {
-        match self {
-            Self::Tcp4 => bindings::TCP_V4_FLOW,
-            Self::Udp4 => bindings::UDP_V4_FLOW,
-            Self::Tcp6 => bindings::TCP_V6_FLOW,
-            Self::Udp6 => bindings::UDP_V6_FLOW,
-        }
-    }
-}
-
-/// An ntuple match. A set mask bit means "compare this bit"; a zero mask
-/// matches anything.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FlowSpec {
-    /// Protocols matched.
-    pub flow_type: FlowType,
-    /// Source address in network order (IPv4: the first 4 bytes).
-    pub src: [u8; 16],
-    /// Source address mask.
-    pub src_mask: [u8; 16],
-    /// Destination address in network order (IPv4: the first 4 bytes).
-    pub dst: [u8; 16],
-    /// Destination address mask.
-    pub dst_mask: [u8; 16],
-    /// Source port (host order).
-    pub sport: u16,
-    /// Source port mask.
-    pub sport_mask: u16,
-    /// Destination port (host order).
-    pub dport: u16,
-    /// Destination port mask.
-    pub dport_mask: u16,
-}
-
-impl FlowSpec {
-    /// A spec matching every packet of `flow_type`.
-    pub fn any(flow_type: FlowType) -> Self {
-        Self {
-            flow_type,
-            src: [0; 16],
-            src_mask: [0; 16],
-            dst: [0; 16],
-            dst_mask: [0; 16],
-            sport: 0,
-            sport_mask: 0,
-            dport: 0,
-            dport_mask: 0,
-        }
-    }
-}
-
-/// What a matching packet does (`ring_cookie`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RxAction {
-    /// Go to this rx queue.
-    Queue(u32),
-    /// Be dropped (`RX_CLS_FLOW_DISC`).
-    Drop,
-}
-
-/// An ntuple (flow steering) rule.
-///
-/// # Examples
-///
-/// A rule from `ethtool -N eth0 flow-type tcp4 dst-ip 192.0.2.2 dst-port
-/// 5201 action 2` and back:
-///
-/// ```
-/// use kernel::net_ext::ethtool::{FlowRule, FlowSpec, FlowType, RxAction};
-///
-/// let mut spec = FlowSpec::any(FlowType::Tcp4);
-/// spec.dst[..4].copy_from_slice(&[192, 0, 2, 2]);
-/// spec.dst_mask[..4].copy_from_slice(&[0xff; 4]);
-/// spec.dport = 5201;
-/// spec.dport_mask = 0xffff;
-/// let rule = FlowRule { spec, action: RxAction::Queue(2) };
-///
-/// let raw = rule.to_raw(7);
-/// assert_eq!(raw.flow_type, kernel::bindings::TCP_V4_FLOW);
-/// assert_eq!(raw.ring_cookie, 2);
-/// assert_eq!(raw.location, 7);
-/// // SAFETY: `to_raw` wrote the TCP/IPv4 member of the union.
-/// let h = unsafe { raw.h_u.tcp_ip4_spec };
-/// assert_eq!(h.pdst.to_ne_bytes(), [0x14, 0x51]); // 5201, big endian
-/// assert_eq!(h.ip4dst.to_ne_bytes(), [192, 0, 2, 2]);
-/// assert_eq!(FlowRule::from_raw(&raw)?, rule);
-///
-/// // Flow types other than TCP/UDP over IPv4/IPv6 are not supported.
-/// let mut sctp = raw;
-/// sctp.flow_type = kernel::bindings::SCTP_V4_FLOW;
-/// assert_eq!(FlowRule::from_raw(&sctp), Err(EOPNOTSUPP));
-/// // Neither is matching on the TOS byte.
-/// let mut tos = raw;
-/// tos.m_u.tcp_ip4_spec.tos = 0xff;
-/// assert_eq!(FlowRule::from_raw(&tos), Err(EOPNOTSUPP));
-/// // Dropping is an action of its own.
-/// let mut disc = raw;
-/// disc.ring_cookie = u64::MAX;
-/// assert_eq!(FlowRule::from_raw(&disc)?.action, RxAction::Drop);
-/// # Ok::<(), Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FlowRule {
-    /// What the rule matches.
-    pub spec: FlowSpec,
-    /// What a matching packet does.
-    pub action: RxAction,
-}
-
-impl FlowRule {
-    /// Reads a rule from the C flow spec (`struct ethtool_rx_flow_spec`).
-    ///
-    /// Fails with `EOPNOTSUPP` for what [`FlowRule`] cannot express: flow
-    /// types other than TCP/UDP over IPv4/IPv6, RSS contexts, matches on
-    /// TOS/traffic class or on the extension fields (VLAN, MAC, user
-    /// data), wake-on-LAN and virtual-function actions.
-    pub fn from_raw(fs: &bindings::ethtool_rx_flow_spec) -> Result<Self> {
-        let flags = bindings::FLOW_EXT | bindings::FLOW_MAC_EXT | bindings::FLOW_RSS;
-        if fs.flow_type & bindings::FLOW_RSS != 0 {
-            return Err(EOPNOTSUPP);
-        }
-        if fs.flow_type & (bindings::FLOW_EXT | bindings::FLOW_MAC_EXT) != 0 {
-            let m = &fs.m_ext;
-            if m.h_dest.iter().any(|&b| b != 0)
-                || m.vlan_etype != 0
-                || m.vlan_tci != 0
-                || m.data.iter().any(|&d| d != 0)
-            {
-                return Err(EOPNOTSUPP);
-            }
-        }
-        let flow_type = match fs.flow_type & !flags {
-            bindings::TCP_V4_FLOW => FlowType::Tcp4,
-            bindings::UDP_V4_FLOW => FlowType::Udp4,
-            bindings::TCP_V6_FLOW => FlowType::Tcp6,
-            bindings::UDP_V6_FLOW => FlowType::Udp6,
-            _ => return Err(EOPNOTSUPP),
-        };
-        let mut spec = FlowSpec::any(flow_type);
-        if flow_type.is_ipv6() {
-            // SAFETY: Every member of the union is plain old data, so any
-            // bit pattern is a valid `ethtool_tcpip6_spec`; the TCP and UDP
-            // members are the same type.
-            let (h, m) = unsafe { (fs.h_u.tcp_ip6_spec, fs.m_u.tcp_ip6_spec) };
-            if m.tclass != 0 {
-                return Err(EOPNOTSUPP);
-            }
-            for i in 0..4 {
-                spec.src[4 * i..4 * i + 4].copy_from_slice(&h.ip6src[i].to_ne_bytes());
-                spec.src_mask[4 * i..4 * i + 4].copy_from_slice(&m.ip6src[i].to_ne_bytes());
-                spec.dst[4 * i..4 * i + 4].copy_from_slice(&h.ip6dst[i].to_ne_bytes());
-                spec.dst_mask[4 * i..4 * i + 4].copy_from_slice(&m.ip6dst[i].to_ne_bytes());
-            }
-            (spec.sport, spec.sport_mask) = (u16::from_be(h.psrc), u16::from_be(m.psrc));
-            (spec.dport, spec.dport_mask) = (u16::from_be(h.pdst), u16::from_be(m.pdst));
-        } else {
-            // SAFETY: As above, for `ethtool_tcpip4_spec`.
-            let (h, m) = unsafe { (fs.h_u.tcp_ip4_spec, fs.m_u.tcp_ip4_spec) };
-            if m.tos != 0 {
-                return Err(EOPNOTSUPP);
-            }
-            spec.src[..4].copy_from_slice(&h.ip4src.to_ne_bytes());
-            spec.src_mask[..4].copy_from_slice(&m.ip4src.to_ne_bytes());
-            spec.dst[..4].copy_from_slice(&h.ip4dst.to_ne_bytes());
-            spec.dst_mask[..4].copy_from_slice(&m.ip4dst.to_ne_bytes());
-            (spec.sport, spec.sport_mask) = (u16::from_be(h.psrc), u16::from_be(m.psrc));
-            (spec.dport, spec.dport_mask) = (u16::from_be(h.pdst), u16::from_be(m.pdst));
-        }
-        let action = if fs.ring_cookie == bindings::RX_CLS_FLOW_DISC as u64 {
-            RxAction::Drop
-        } else if fs.ring_cookie == bindings::RX_CLS_FLOW_WAKE as u64
-            || fs.ring_cookie & bindings::ETHTOOL_RX_FLOW_SPEC_RING_VF != 0
-        {
-            return Err(EOPNOTSUPP);
-        } else {
-            RxAction::Queue(
-                (fs.ring_cookie & u64::from(bindings::ETHTOOL_RX_FLOW_SPEC_RING)) as u32,
-            )
-        };
-        Ok(Self { spec, action })
-    }
-
-    /// The C flow spec of this rule at `location`.
-    pub fn to_raw(&self, location: u32) -> bindings::ethtool_rx_flow_spec {
-        // SAFETY: `ethtool_rx_flow_spec` is plain old data; all-zero is
-        // valid (and means "match anything").
-        let mut fs: bindings::ethtool_rx_flow_spec = unsafe { core::mem::zeroed() };
-        let s = &self.spec;
-        fs.flow_type = s.flow_type.to_raw();
-        let word = |a: &[u8; 16], i: usize| {
-            u32::from_ne_bytes([a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]])
-        };
-        if s.flow_type.is_ipv6() {
-            let mut h = bindings::ethtool_tcpip6_spec {
-                psrc: s.sport.to_be(),
-                pdst: s.dport.to_be(),
-                ..Default::default()
-            };
-            let mut m = bindings::ethtool_tcpip6_spec {
-                psrc: s.sport_mask.to_be(),
-                pdst: s.dport_mask.to_be(),
-                ..Default::default()
-            };
-            for i in 0..4 {
-                h.ip6src[i] = word(&s.src, i);
-                h.ip6dst[i] = word(&s.dst, i);
-                m.ip6src[i] = word(&s.src_mask, i);
-                m.ip6dst[i] = word(&s.dst_mask, i);
-            }
-            (fs.h_u.tcp_ip6_spec, fs.m_u.tcp_ip6_spec) = (h, m);
-        } else {
-            fs.h_u.tcp_ip4_spec = bindings::ethtool_tcpip4_spec {
-                ip4src: word(&s.src, 0),
-                ip4dst: word(&s.dst, 0),
-                psrc: s.sport.to_be(),
-                pdst: s.dport.to_be(),
-                tos: 0,
-            };
-            fs.m_u.tcp_ip4_spec = bindings::ethtool_tcpip4_spec {
-                ip4src: word(&s.src_mask, 0),
-                ip4dst: word(&s.dst_mask, 0),
-                psrc: s.sport_mask.to_be(),
-                pdst: s.dport_mask.to_be(),
-                tos: 0,
-            };
-        }
-        fs.ring_cookie = match self.action {
-            RxAction::Queue(q) => q.into(),
-            RxAction::Drop => bindings::RX_CLS_FLOW_DISC as u64,
-        };
-        fs.location = location;
-        fs
-    }
-}
-
-/// Where [`EthtoolOps::insert_rule`] puts a rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleLocation {
-    /// At this location (below [`EthtoolOps::NTUPLE_RULES`]), replacing
-    /// a rule there.
-    At(u32),
-    /// At any free location the driver picks (`RX_CLS_LOC_ANY`).
-    Any,
-}
-
-/// The rule locations [`EthtoolOps::rule_locations`] reports, in a buffer
-/// the core sized from [`EthtoolOps::rule_count`].
-pub struct RuleLocs<'a> {
-    buf: &'a mut [u32],
-    n: usize,
-}
-
-impl<'a> RuleLocs<'a> {
-    /// Locations to be written into `buf`.
-    pub fn new(buf: &'a mut [u32]) -> Self {
-        Self { buf, n: 0 }
-    }
-
-    /// Adds a location; `EMSGSIZE` when the buffer is full (the rule
-    /// count changed since the core asked for it).
-    pub fn push(&mut self, loc: u32) -> Result {
-        *self.buf.get_mut(self.n).ok_or(EMSGSIZE)? = loc;
-        self.n += 1;
-        Ok(())
-    }
-
-    /// The locations added so far.
-    pub fn as_slice(&self) -> &[u32] {
-        &self.buf[..self.n]
-    }
-}
-
 /// Statistics names being written for [`EthtoolOps::stats_strings`]: one
 /// [`GSTRING_LEN`]-byte, NUL-terminated slot each.
 ///
@@ -694,6 +345,83 @@ impl<'a> Strings<'a> {
 /// Methods run under RTNL (see the module documentation). Unimplemented
 /// optional methods leave the operation out, so the core answers
 /// `EOPNOTSUPP`.
+///
+/// # Examples
+///
+/// Statistics names are written into a buffer the core sized from an
+/// earlier [`EthtoolOps::stats_count`]; a driver whose count grew in the
+/// meantime cannot write past it:
+///
+/// ```
+/// use core::sync::atomic::{AtomicUsize, Ordering};
+/// use kernel::bindings;
+/// use kernel::c_str;
+/// use kernel::net_ext::ethtool::{EthtoolOps, OpsTable, Strings, GSTRING_LEN};
+/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net_ext::skb::TxSkb;
+/// use kernel::prelude::*;
+///
+/// struct Growing;
+/// #[vtable]
+/// impl netdev::Driver for Growing {
+///     type Data = AtomicUsize;
+///     fn start_xmit(_dev: &Device<Self>, skb: TxSkb) -> TxResult {
+///         skb.consume();
+///         TxResult::Ok
+///     }
+/// }
+/// #[vtable]
+/// impl EthtoolOps for Growing {
+///     // 2, then 3, 4, ...
+///     fn stats_count(dev: &Device<Self>) -> usize {
+///         dev.data().fetch_add(1, Ordering::Relaxed) + 2
+///     }
+///     fn stats_strings(dev: &Device<Self>, names: &mut Strings<'_>) {
+///         for i in 0..Self::stats_count(dev) {
+///             names.push(format_args!("stat{i}"));
+///         }
+///     }
+///     fn stats(_dev: &Device<Self>, data: &mut [u64]) {
+///         data.fill(7);
+///     }
+/// }
+///
+/// let params = Params {
+///     name: c_str!("rsstr%d"),
+///     txqs: 1,
+///     rxqs: 1,
+///     mac: [0x02, 0, 0, 0, 0, 6],
+///     parent: None,
+///     max_mtu: 0,
+///     real_queues: 0,
+///     queue_mgmt: None,
+///     hw_features: Features::EMPTY,
+///     features: Features::EMPTY,
+///     ethtool: Some(OpsTable::get()),
+/// };
+/// let reg = Registration::<Growing>::new(&params, AtomicUsize::new(0))?;
+/// // Room for one more name than the core will ask for, to see overruns.
+/// let mut buf = [0xffu8; 3 * GSTRING_LEN];
+/// // SAFETY: The device is registered with our ops table; it is looked up
+/// // and its ops are called with RTNL held, with a buffer sized from the
+/// // count, as the ethtool core does.
+/// let n = unsafe {
+///     bindings::rtnl_lock();
+///     let net = core::ptr::addr_of_mut!(bindings::init_net);
+///     let raw = bindings::__dev_get_by_index(net, reg.device().ifindex());
+///     let ops = &*(*raw).ethtool_ops;
+///     let n = (ops.get_sset_count.unwrap())(raw, bindings::ethtool_stringset_ETH_SS_STATS as i32);
+///     (ops.get_strings.unwrap())(raw, bindings::ethtool_stringset_ETH_SS_STATS, buf.as_mut_ptr());
+///     bindings::rtnl_unlock();
+///     n
+/// };
+/// assert_eq!(n, 2);
+/// assert_eq!(&buf[..6], b"stat0\0");
+/// assert_eq!(&buf[GSTRING_LEN..GSTRING_LEN + 6], b"stat1\0");
+/// // The driver had three names by then; the third was not written.
+/// assert!(buf[2 * GSTRING_LEN..].iter().all(|&b| b == 0xff));
+/// # Ok::<(), Error>(())
+/// ```
 #[vtable]
 pub trait EthtoolOps: netdev::Driver {
     /// Whether header split can be set (`ETHTOOL_RING_USE_TCP_DATA_SPLIT`).
@@ -779,8 +507,10 @@ pub trait EthtoolOps: netdev::Driver {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Number of statistics (`ETH_SS_STATS`). It must not change while
-    /// RTNL is held: the core sizes the names and values from it.
+    /// Number of statistics (`ETH_SS_STATS`). The core sizes the buffers
+    /// for the names and the values from this answer, and the adapter
+    /// bounds what [`EthtoolOps::stats_strings`] and [`EthtoolOps::stats`]
+    /// write by it, whatever the driver answers later.
     fn stats_count(_dev: &Device<Self>) -> usize {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
@@ -813,15 +543,16 @@ pub trait EthtoolOps: netdev::Driver {
 /// use kernel::bindings;
 /// use kernel::c_str;
 /// use kernel::net_ext::ethtool::{Channels, DrvInfo, EthtoolOps, OpsTable};
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, Rtnl};
-/// use kernel::net_ext::netdev::{SkBuff, TxResult};
+/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net_ext::rtnl::Rtnl;
+/// use kernel::net_ext::skb::TxSkb;
 /// use kernel::prelude::*;
 ///
 /// struct Chan;
 /// #[vtable]
 /// impl netdev::Driver for Chan {
 ///     type Data = ();
-///     fn start_xmit(_dev: &Device<Self>, skb: SkBuff) -> TxResult {
+///     fn start_xmit(_dev: &Device<Self>, skb: TxSkb) -> TxResult {
 ///         skb.consume();
 ///         TxResult::Ok
 ///     }
@@ -852,19 +583,21 @@ pub trait EthtoolOps: netdev::Driver {
 ///     ethtool: Some(OpsTable::get()),
 ///     queue_mgmt: None,
 /// };
-/// let reg = Registration::<Chan>::new(&params, KBox::pin((), GFP_KERNEL)?)?;
+/// let reg = Registration::<Chan>::new(&params, ())?;
 /// let dev = reg.device();
 /// assert!(dev.hw_features().contains(Features::NTUPLE));
 /// assert!(!dev.features().contains(Features::NTUPLE));
-/// let raw = dev.as_ptr();
 /// let mut info = DrvInfo::new();
-/// // SAFETY: `raw` is registered with our ops table; the ops are called
-/// // with RTNL held, with valid arguments, as the ethtool core does.
+/// // SAFETY: The device is registered with our ops table; it is looked up
+/// // and its ops are called with RTNL held, with valid arguments, as the
+/// // ethtool core does.
 /// let (ch, set) = unsafe {
+///     bindings::rtnl_lock();
+///     let net = core::ptr::addr_of_mut!(bindings::init_net);
+///     let raw = bindings::__dev_get_by_index(net, dev.ifindex());
 ///     let ops = &*(*raw).ethtool_ops;
 ///     assert!(ops.set_rxnfc.is_none() && ops.get_rxfh.is_none());
 ///     assert_eq!(ops.supported_ring_params, 0);
-///     bindings::rtnl_lock();
 ///     (ops.get_drvinfo.unwrap())(raw, (&mut info as *mut DrvInfo).cast());
 ///     let mut ch: bindings::ethtool_channels = core::mem::zeroed();
 ///     ch.combined_count = 3;
@@ -1112,28 +845,14 @@ impl<T: EthtoolOps> Adapter<T> {
             if p.rss_context != 0 {
                 return Err(EOPNOTSUPP);
             }
-            // The core sizes the arrays from our sizes. On GET the size
-            // fields are outputs: `ethtool_get_max_rxfh_channel()` (before
-            // `ethtool -L`) passes a table of our size with `indir_size` 0.
-            // A size that is set must be ours.
-            let key = if p.key.is_null() {
-                None
-            } else if p.key_size != 0 && p.key_size != T::RSS_KEY_SIZE {
-                return Err(EINVAL);
-            } else {
-                // SAFETY: `key` is valid for `RSS_KEY_SIZE` bytes (caller)
-                // and not otherwise accessed while the slice lives.
-                Some(unsafe { core::slice::from_raw_parts_mut(p.key, T::RSS_KEY_SIZE as usize) })
-            };
-            let indir = if p.indir.is_null() {
-                None
-            } else if p.indir_size != 0 && p.indir_size != T::RSS_INDIR_SIZE {
-                return Err(EINVAL);
-            } else {
-                // SAFETY: As above, `RSS_INDIR_SIZE` entries.
-                Some(unsafe {
-                    core::slice::from_raw_parts_mut(p.indir, T::RSS_INDIR_SIZE as usize)
-                })
+            // SAFETY: The non-null arrays are valid for the sizes we
+            // reported (the core allocated them from those) and only
+            // accessed through the slices meanwhile.
+            let (key, indir) = unsafe {
+                (
+                    rss::array_out(p.key, p.key_size, T::RSS_KEY_SIZE)?,
+                    rss::array_out(p.indir, p.indir_size, T::RSS_INDIR_SIZE)?,
+                )
             };
             let mut rss = RxfhGet {
                 hfunc: RssHashFunc::Toeplitz,
@@ -1165,26 +884,17 @@ impl<T: EthtoolOps> Adapter<T> {
             if p.input_xfrm != 0 && u32::from(p.input_xfrm) != bindings::RXH_XFRM_NO_CHANGE {
                 return Err(EOPNOTSUPP);
             }
-            let key = if p.key.is_null() {
-                None
-            } else if p.key_size != T::RSS_KEY_SIZE {
-                return Err(EINVAL);
-            } else {
-                // SAFETY: `key` is valid for `key_size` bytes (caller).
-                Some(unsafe { core::slice::from_raw_parts(p.key, p.key_size as usize) })
-            };
-            let indir = if p.indir.is_null() {
-                None
-            } else if p.indir_size != T::RSS_INDIR_SIZE {
-                return Err(EINVAL);
-            } else {
-                // SAFETY: `indir` is valid for `indir_size` entries (caller).
-                Some(unsafe { core::slice::from_raw_parts(p.indir, p.indir_size as usize) })
+            // SAFETY: As in `get_rxfh_callback`.
+            let (key, indir) = unsafe {
+                (
+                    rss::array(p.key, p.key_size, T::RSS_KEY_SIZE)?,
+                    rss::array(p.indir, p.indir_size, T::RSS_INDIR_SIZE)?,
+                )
             };
             let rss = RxfhSet {
                 hfunc: RssHashFunc::from_raw(p.hfunc),
-                key,
-                indir,
+                key: key.map(|k| &*k),
+                indir: indir.map(|i| &*i),
             };
             T::set_rxfh(dev, &rss)?;
             Ok(0)
@@ -1285,14 +995,17 @@ impl<T: EthtoolOps> Adapter<T> {
         if sset as u32 != bindings::ethtool_stringset_ETH_SS_STATS {
             return EOPNOTSUPP.to_errno();
         }
-        T::stats_count(dev).try_into().unwrap_or(c_int::MAX)
+        let n = T::stats_count(dev).min(MAX_STATS);
+        // The core sizes the buffer of `get_strings` from this answer.
+        dev.private().stats_count.store(n, Ordering::Relaxed);
+        n as c_int
     }
 
     /// # Safety
     ///
-    /// `dev` must be a device registered by a [`netdev::Registration<T>`],
-    /// with RTNL held since `get_sset_count` sized `data`; `data` valid for
-    /// writes of that many `ETH_GSTRING_LEN`-byte names.
+    /// `dev` must be a device registered by a [`netdev::Registration<T>`];
+    /// `data` valid for writes of as many `ETH_GSTRING_LEN`-byte names as
+    /// `get_sset_count_callback` last reported for `sset`.
     unsafe extern "C" fn get_strings_callback(
         dev: *mut bindings::net_device,
         sset: u32,
@@ -1303,9 +1016,13 @@ impl<T: EthtoolOps> Adapter<T> {
         if sset != bindings::ethtool_stringset_ETH_SS_STATS || data.is_null() {
             return;
         }
-        let n = T::stats_count(dev);
-        // SAFETY: The core sized `data` from `stats_count` under the RTNL
-        // hold we are still in, so it has room for `n` names (caller).
+        // Not what the driver says now: what the core sized `data` from.
+        // Every caller (the `ETHTOOL_GSTRINGS` ioctl, the netlink string
+        // sets) asks for the count and the strings in one RTNL section, so
+        // no other count was reported in between.
+        let n = dev.private().stats_count.load(Ordering::Relaxed);
+        // SAFETY: `data` has room for `n` names (caller), `n` being at most
+        // `MAX_STATS`, so the product does not overflow.
         let buf = unsafe { core::slice::from_raw_parts_mut(data, n * GSTRING_LEN) };
         T::stats_strings(dev, &mut Strings::new(buf));
     }

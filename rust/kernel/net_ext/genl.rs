@@ -183,19 +183,31 @@ impl<'a> Info<'a> {
         unsafe { (*self.raw.genlhdr).cmd }
     }
 
-    /// Sets the message reported with the error of this request.
+    /// Sets the message reported with the error of this request
+    /// (`NL_SET_ERR_MSG`).
     pub fn set_err_msg(&self, msg: &'static CStr) {
-        // SAFETY: By the type invariants `self.raw` is valid; `msg` is
-        // `'static` as the extack requires.
-        unsafe { bindings::net_ext_genl_set_err_msg(self.as_ptr(), msg.as_char_ptr()) };
+        let extack = self.raw.extack;
+        if !extack.is_null() {
+            // SAFETY: By the type invariants the request is being handled,
+            // so its non-null extack is valid for writes; `msg` is
+            // `'static`, as the extack requires of its message.
+            unsafe { (*extack)._msg = msg.as_char_ptr() };
+        }
     }
 
-    /// Marks `attr` as missing from the request and sets `msg`.
+    /// Marks `attr` as missing from the request (`NL_SET_ERR_ATTR_MISS`)
+    /// and sets `msg`.
     pub fn set_err_missing(&self, attr: u16, msg: &'static CStr) {
-        // SAFETY: As for `set_err_msg`.
-        unsafe {
-            bindings::net_ext_genl_set_err_missing(self.as_ptr(), attr.into(), msg.as_char_ptr())
-        };
+        let extack = self.raw.extack;
+        if !extack.is_null() {
+            // SAFETY: As for `set_err_msg`; a null nest means the attribute
+            // is missing at the top level.
+            unsafe {
+                (*extack).miss_nest = core::ptr::null();
+                (*extack).miss_type = attr;
+            }
+        }
+        self.set_err_msg(msg);
     }
 
     fn as_ptr(&self) -> *mut bindings::genl_info {
@@ -219,24 +231,46 @@ impl<'a> Info<'a> {
 
     /// Builds a reply with `fill` and sends it to the requester.
     pub fn reply(&self, fill: impl FnOnce(&mut Message<'_>) -> Result) -> Result {
-        // SAFETY: By the type invariants, `self.raw` is valid; a null return
-        // means allocation failure.
-        let skb = unsafe { bindings::net_ext_genlmsg_new_reply(self.as_ptr()) };
+        // SAFETY: FFI call; a null return means allocation failure.
+        let skb = unsafe { bindings::genlmsg_new(bindings::NLMSG_GOODSIZE, GFP_KERNEL.as_raw()) };
         if skb.is_null() {
             return Err(ENOMEM);
         }
-        // INVARIANT: `skb` holds one generic netlink message being built.
+        // SAFETY: `skb` is a fresh message buffer; by the type invariants
+        // `self.raw` is valid, and so are its header and family
+        // (`genlmsg_put_reply`).
+        let hdr = unsafe {
+            bindings::genlmsg_put(
+                skb,
+                self.raw.snd_portid,
+                self.raw.snd_seq,
+                self.raw.family,
+                0,
+                self.cmd(),
+            )
+        };
+        // INVARIANT: `skb` holds one generic netlink message being built,
+        // whose header is `hdr`.
         let mut msg = Message {
             skb,
             _p: PhantomData,
         };
-        if let Err(e) = fill(&mut msg) {
+        let r = if hdr.is_null() {
+            Err(EMSGSIZE)
+        } else {
+            fill(&mut msg)
+        };
+        if let Err(e) = r {
             // SAFETY: `skb` is ours and was never sent.
-            unsafe { bindings::net_ext_nlmsg_free(skb) };
+            unsafe { bindings::nlmsg_free(skb) };
             return Err(e);
         }
-        // SAFETY: `skb` holds a complete message; genlmsg_reply consumes it.
-        to_result(unsafe { bindings::net_ext_genlmsg_finish_reply(skb, self.as_ptr()) })
+        // SAFETY: `skb` holds a complete message with header `hdr`;
+        // `genlmsg_reply` consumes it.
+        to_result(unsafe {
+            bindings::genlmsg_end(skb, hdr);
+            bindings::genlmsg_reply(skb, self.as_ptr())
+        })
     }
 }
 
@@ -261,7 +295,7 @@ impl Attr<'_> {
     /// The payload as a `u32` (the policy guarantees the length).
     pub fn get_u32(&self) -> u32 {
         // SAFETY: By the type invariants, `self.0` is valid.
-        unsafe { bindings::net_ext_nla_get_u32(self.0) }
+        unsafe { bindings::nla_get_u32(self.0) }
     }
 }
 
@@ -280,17 +314,15 @@ impl Message<'_> {
     /// Appends a `u32` attribute.
     pub fn put_u32(&mut self, attr: u16, value: u32) -> Result {
         // SAFETY: By the type invariants, `skb` is a message being built.
-        to_result(unsafe { bindings::net_ext_nla_put_u32(self.skb, attr.into(), value) })
+        to_result(unsafe { bindings::nla_put_u32(self.skb, attr.into(), value) })
             .map_err(|_| EMSGSIZE)
     }
 
     /// Appends a `u64` attribute, aligned with a `pad` attribute if needed.
     pub fn put_u64(&mut self, attr: u16, value: u64, pad: u16) -> Result {
         // SAFETY: By the type invariants, `skb` is a message being built.
-        to_result(unsafe {
-            bindings::net_ext_nla_put_u64(self.skb, attr.into(), value, pad.into())
-        })
-        .map_err(|_| EMSGSIZE)
+        to_result(unsafe { bindings::nla_put_u64_64bit(self.skb, attr.into(), value, pad.into()) })
+            .map_err(|_| EMSGSIZE)
     }
 }
 

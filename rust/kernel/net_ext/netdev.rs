@@ -10,13 +10,15 @@
 //! both when dropped. Callbacks get a [`Device`], through which they reach
 //! the data and the device's state.
 
-use crate::alloc::{flags::GFP_ATOMIC, KBox, KVec};
 use crate::bindings;
 use crate::error::{code::*, from_result, to_result, Result};
-use crate::net_ext::queue_mgmt::OpsTable as QueueMgmtOps;
+use crate::net_ext::rtnl::Rtnl;
+use crate::net_ext::skb::TxSkb;
 use crate::prelude::*;
-use crate::types::Opaque;
+use crate::types::{AlwaysRefCounted, Opaque};
 use core::marker::PhantomData;
+use core::ptr::NonNull;
+use core::sync::atomic::AtomicUsize;
 
 /// Operations of a network device driver (`struct net_device_ops`).
 #[vtable]
@@ -36,7 +38,7 @@ pub trait Driver: Sized + 'static {
 
     /// Transmits `skb` (`ndo_start_xmit`, in BH context with the tx
     /// queue's lock held). The driver owns `skb` from here on.
-    fn start_xmit(dev: &Device<Self>, skb: SkBuff) -> TxResult;
+    fn start_xmit(dev: &Device<Self>, skb: TxSkb) -> TxResult;
 
     /// Fills the device's statistics (`ndo_get_stats64`, any context).
     fn get_stats64(_dev: &Device<Self>, _stats: &mut Stats64) {
@@ -56,24 +58,6 @@ pub trait Driver: Sized + 'static {
     /// the new set; on failure it keeps the old one.
     fn set_features(_dev: &Device<Self>, _features: Features) -> Result {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
-    }
-}
-
-/// Proof that the caller holds the RTNL lock, handed to callbacks that
-/// run under it; some [`Device`] methods need it.
-///
-/// It cannot be sent to another thread nor outlive the callback it was
-/// handed to.
-pub struct Rtnl(PhantomData<*mut ()>);
-
-impl Rtnl {
-    const HELD: Self = Self(PhantomData);
-
-    /// # Safety
-    ///
-    /// The caller must hold the RTNL lock for `'a`.
-    pub(crate) unsafe fn assume_held<'a>() -> &'a Self {
-        &Self::HELD
     }
 }
 
@@ -114,19 +98,42 @@ pub enum TxResult {
 
 /// A network device whose driver is `T`.
 ///
+/// Callbacks get a `&Device<T>`; an [`ARef<Device<T>>`](ARef) keeps the
+/// device (its `struct net_device` and its driver data) alive past a
+/// callback: while one exists, unregistration waits for it (see
+/// [`Registration`]).
+///
 /// # Invariants
 ///
-/// The wrapped `net_device` was allocated and registered by a
-/// [`Registration<T>`], so its private area holds a pointer to the
-/// registration's `T::Data`, valid while `&self` is.
+/// The wrapped `net_device` was allocated by a [`Registration<T>`] and is
+/// registered or being unregistered by it; its private area holds a
+/// `Private<T::Data>`, initialised, which stays valid while `&self` is
+/// (`Registration::drop` only drops it after `unregister_netdev` returned,
+/// which waits for every reference to the device to go).
 #[repr(transparent)]
 pub struct Device<T: Driver>(Opaque<bindings::net_device>, PhantomData<T>);
+
+/// What the private area (`netdev_priv`) of a device of ours holds.
+///
+/// # Invariants
+///
+/// `stats_count` is the number of `ETH_SS_STATS` strings the ethtool
+/// adapter last reported for the device (0 before any).
+#[pin_data]
+pub(crate) struct Private<D> {
+    /// Number of `ETH_SS_STATS` strings last reported to the ethtool core,
+    /// which sized its buffers from it (see [`crate::net_ext::ethtool`]).
+    pub(crate) stats_count: AtomicUsize,
+    #[pin]
+    data: D,
+}
 
 impl<T: Driver> Device<T> {
     /// # Safety
     ///
-    /// `ptr` must point to a `net_device` registered by a
-    /// [`Registration<T>`] that outlives `'a`.
+    /// `ptr` must point to a `net_device` of a [`Registration<T>`] that is
+    /// not dropped during `'a` (in a callback of `T`, a device registered
+    /// by one).
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `Self` is `repr(transparent)` over the `net_device`.
         // SAFETY: guaranteed by the caller.
@@ -134,16 +141,20 @@ impl<T: Driver> Device<T> {
     }
 
     /// The raw `net_device`.
-    pub fn as_ptr(&self) -> *mut bindings::net_device {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net_device {
         self.0.get()
+    }
+
+    /// The private area.
+    pub(crate) fn private(&self) -> &Private<T::Data> {
+        // SAFETY: By the type invariants the private area holds an
+        // initialised `Private<T::Data>` that lives as long as `self`.
+        unsafe { &*bindings::netdev_priv(self.as_ptr()).cast::<Private<T::Data>>() }
     }
 
     /// The driver's data of this device.
     pub fn data(&self) -> &T::Data {
-        // SAFETY: By the type invariants, the private area holds the
-        // pointer `Registration::new` stored, to data that lives at least
-        // as long as `self`.
-        unsafe { &**bindings::net_ext_netdev_priv(self.as_ptr()).cast::<*const T::Data>() }
+        &self.private().data
     }
 
     /// The interface index.
@@ -168,26 +179,26 @@ impl<T: Driver> Device<T> {
     /// Whether the stack sees the link up.
     pub fn carrier_ok(&self) -> bool {
         // SAFETY: By the type invariants the device is valid.
-        unsafe { bindings::net_ext_netif_carrier_ok(self.as_ptr()) }
+        unsafe { bindings::netif_carrier_ok(self.as_ptr()) }
     }
 
     /// Whether the device is up (between `open` and `stop`).
     pub fn is_running(&self) -> bool {
         // SAFETY: By the type invariants the device is valid.
-        unsafe { bindings::net_ext_netif_running(self.as_ptr()) }
+        unsafe { bindings::netif_running(self.as_ptr()) }
     }
 
     /// Lets the stack transmit on every tx queue.
     pub fn tx_start_all(&self) {
         // SAFETY: By the type invariants the device is valid.
-        unsafe { bindings::net_ext_netif_tx_start_all_queues(self.as_ptr()) }
+        unsafe { bindings::netif_tx_start_all_queues(self.as_ptr()) }
     }
 
     /// Stops the stack from transmitting, and waits for transmissions in
     /// progress to end.
     pub fn tx_disable(&self) {
         // SAFETY: By the type invariants the device is valid.
-        unsafe { bindings::net_ext_netif_tx_disable(self.as_ptr()) }
+        unsafe { bindings::netif_tx_disable(self.as_ptr()) }
     }
 
     /// Number of tx queues in use.
@@ -199,15 +210,25 @@ impl<T: Driver> Device<T> {
     /// Whether a memory provider (e.g. a devmem binding) is installed on
     /// rx queue `idx`.
     pub fn rx_queue_has_provider(&self, _rtnl: &Rtnl, idx: u32) -> bool {
-        // SAFETY: By the type invariants the device is valid; RTNL keeps
-        // the queue's provider stable; the helper checks the index.
-        unsafe { bindings::net_ext_rx_queue_has_mp(self.as_ptr(), idx) }
+        if idx >= self.real_num_rx_queues() {
+            return false;
+        }
+        // SAFETY: By the type invariants the device is valid; `idx` is
+        // below `real_num_rx_queues`, so within the queue array; RTNL keeps
+        // the queue's provider stable.
+        unsafe {
+            !(*bindings::__netif_get_rx_queue(self.as_ptr(), idx))
+                .mp_params
+                .mp_ops
+                .is_null()
+        }
     }
 
     /// The MTU.
     pub fn mtu(&self) -> u32 {
-        // SAFETY: By the type invariants the device is valid.
-        unsafe { bindings::net_ext_get_mtu(self.as_ptr()) }
+        // SAFETY: By the type invariants the device is valid; the MTU
+        // changes under RTNL, read once as `READ_ONCE(dev->mtu)` does.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_ptr()).mtu)) }
     }
 
     /// Number of rx queues in use.
@@ -243,181 +264,29 @@ impl<T: Driver> Device<T> {
     /// of queues changes, instead of spreading over the new count.
     pub fn rxfh_configured(&self) -> bool {
         // SAFETY: By the type invariants the device is valid.
-        unsafe { bindings::net_ext_netif_is_rxfh_configured(self.as_ptr()) }
+        unsafe { bindings::netif_is_rxfh_configured(self.as_ptr()) }
     }
 }
 
 // SAFETY: The `net_device` is usable from any thread; `T::Data` is `Sync`.
 unsafe impl<T: Driver> Sync for Device<T> {}
-// SAFETY: As above.
+// SAFETY: As above; a reference may be dropped on any thread.
 unsafe impl<T: Driver> Send for Device<T> {}
 
-/// A socket buffer owned by the driver; freed when dropped.
-///
-/// # Invariants
-///
-/// `self.0` is a valid `sk_buff` this object owns.
-pub struct SkBuff(*mut bindings::sk_buff);
-
-// SAFETY: An owned skb may be handed to and freed from any context.
-unsafe impl Send for SkBuff {}
-
-impl SkBuff {
-    /// Takes ownership of `ptr`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must be a valid skb whose ownership passes to the new object.
-    pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Self {
-        // INVARIANT: guaranteed by the caller.
-        Self(ptr)
+// SAFETY: `dev_hold` and `dev_put` keep the `net_device` alive: the
+// registration it belongs to waits in `unregister_netdev` for every
+// reference, so neither the device nor its private area goes while one is
+// held.
+unsafe impl<T: Driver> AlwaysRefCounted for Device<T> {
+    fn inc_ref(&self) {
+        // SAFETY: By the type invariants the device is valid.
+        unsafe { bindings::dev_hold(self.as_ptr()) };
     }
 
-    /// Gives up ownership.
-    pub fn into_raw(self) -> *mut bindings::sk_buff {
-        let p = self.0;
-        core::mem::forget(self);
-        p
-    }
-
-    /// Total length of the packet (linear part and frags).
-    pub fn len(&self) -> u32 {
-        // SAFETY: By the type invariants the skb is valid.
-        unsafe { (*self.0).len }
-    }
-
-    /// Whether the packet is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Index of the tx queue the stack picked for this packet.
-    pub fn queue_mapping(&self) -> u16 {
-        // SAFETY: By the type invariants the skb is valid.
-        unsafe { (*self.0).queue_mapping }
-    }
-
-    /// Length of the linear part.
-    pub fn headlen(&self) -> u32 {
-        // SAFETY: By the type invariants the skb is valid.
-        unsafe { bindings::net_ext_skb_headlen(self.0) }
-    }
-
-    /// The linear part's bytes.
-    pub fn linear(&self) -> &[u8] {
-        // SAFETY: By the type invariants the skb is valid; its linear part
-        // is `headlen` readable bytes at `data`, unchanged while we own it
-        // and borrow `self`.
-        unsafe { core::slice::from_raw_parts((*self.0).data, self.headlen() as usize) }
-    }
-
-    /// Number of paged frags.
-    pub fn nr_frags(&self) -> usize {
-        // SAFETY: By the type invariants the skb is valid.
-        unsafe { bindings::net_ext_skb_nr_frags(self.0) as usize }
-    }
-
-    /// Frag `i` as (page, offset, length), for DMA-mapping by a driver.
-    ///
-    /// Returns `None` for `i >= nr_frags()` or an unreadable (net_iov) frag.
-    pub fn frag_page(&self, i: usize) -> Option<(*mut bindings::page, u32, u32)> {
-        if i >= self.nr_frags() {
-            return None;
-        }
-        let (mut off, mut len) = (0u32, 0u32);
-        // SAFETY: By the type invariants the skb is valid and `i` is below
-        // the frag count.
-        let page = unsafe { bindings::net_ext_skb_frag_page(self.0, i as u32, &mut off, &mut len) };
-        (!page.is_null()).then_some((page, off, len))
-    }
-
-    /// Copies `data` to the end of the linear part.
-    ///
-    /// Fails with `ENOSPC` if it does not fit the tailroom.
-    pub fn put_data(&mut self, data: &[u8]) -> Result {
-        // SAFETY: By the type invariants the skb is valid and ours.
-        let room = unsafe { bindings::net_ext_skb_tailroom(self.0) };
-        if data.len() > room as usize {
-            return Err(ENOSPC);
-        }
-        // SAFETY: There is room for `data.len()` bytes, checked above.
-        unsafe { bindings::net_ext_skb_put_data(self.0, data.as_ptr().cast(), data.len() as u32) };
-        Ok(())
-    }
-
-    /// Appends a page-pool netmem (page or net_iov) as frag `i`.
-    ///
-    /// The skb takes over the caller's reference on `netmem`; it is marked
-    /// for page-pool recycling and, for a net_iov, unreadable.
-    ///
-    /// # Safety
-    ///
-    /// `netmem` must be a reference to a page-pool netmem the caller owns
-    /// and gives up; `i` must be the current frag count (below
-    /// `MAX_SKB_FRAGS`) and `off + size` within the netmem.
-    pub unsafe fn add_rx_frag_netmem(
-        &mut self,
-        netmem: bindings::netmem_ref,
-        off: u32,
-        size: u32,
-        truesize: u32,
-    ) {
-        // SAFETY: guaranteed by the caller.
-        unsafe { bindings::net_ext_skb_add_rx_frag_netmem(self.0, netmem, off, size, truesize) };
-    }
-
-    /// Appends page-pool buffer `nm` as the next frag: `size` bytes at
-    /// `off` (the skb owns the buffer from here, and gives it back to its
-    /// pool when freed).
-    ///
-    /// Fails with `EINVAL`, returning the buffer to its pool, if the range
-    /// leaves the page or the skb has no frag slot left.
-    pub fn add_rx_frag(
-        &mut self,
-        nm: crate::net_ext::page_pool::Netmem,
-        off: u32,
-        size: u32,
-        truesize: u32,
-    ) -> Result {
-        let in_page = off
-            .checked_add(size)
-            .is_some_and(|end| end as usize <= crate::page::PAGE_SIZE);
-        // SAFETY: By the type invariants the skb is valid.
-        let max = unsafe { bindings::net_ext_skb_max_frags() } as usize;
-        if !in_page || self.nr_frags() >= max {
-            return Err(EINVAL);
-        }
-        // SAFETY: `nm` is a page-pool buffer whose reference we give up;
-        // the frag index is the current count, below the maximum; the
-        // range is within the (order-0) buffer.
-        unsafe { self.add_rx_frag_netmem(nm.into_raw(), off, size, truesize) };
-        Ok(())
-    }
-
-    /// Marks the L4 checksum as verified by the device.
-    pub fn set_csum_unnecessary(&mut self) {
-        // SAFETY: By the type invariants the skb is valid and ours.
-        unsafe { bindings::net_ext_skb_csum_unnecessary(self.0) };
-    }
-
-    /// Records the rx queue and the device's flow hash.
-    pub fn set_rx_queue_and_hash(&mut self, queue: u16, hash: u32, l4: bool) {
-        // SAFETY: By the type invariants the skb is valid and ours.
-        unsafe { bindings::net_ext_skb_set_rx_meta(self.0, queue, hash, l4) };
-    }
-
-    /// Frees the skb as successfully consumed (no drop is recorded).
-    pub fn consume(self) {
-        // SAFETY: We own the skb; `consume_skb` takes it in any context
-        // where `dev_consume_skb_any` would.
-        unsafe { bindings::net_ext_dev_consume_skb_any(self.into_raw()) }
-    }
-}
-
-impl Drop for SkBuff {
-    fn drop(&mut self) {
-        // SAFETY: We own the skb: freed as dropped, from any context.
-        unsafe { bindings::net_ext_dev_kfree_skb_any(self.0) }
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference (taken by `inc_ref`); the
+        // cast is as in `from_raw`.
+        unsafe { bindings::dev_put(obj.cast().as_ptr()) };
     }
 }
 
@@ -462,8 +331,9 @@ pub struct Params<'a, T: Driver> {
     /// Queues in use at first (at most `txqs`/`rxqs`); 0 means all.
     pub real_queues: u32,
     /// Per-queue restart operations
-    /// ([`crate::net_ext::queue_mgmt::ops_table`]), if supported.
-    pub queue_mgmt: Option<&'static QueueMgmtOps>,
+    /// ([`OpsTable::get`](crate::net_ext::queue_mgmt::OpsTable::get)), if
+    /// supported.
+    pub queue_mgmt: Option<&'static crate::net_ext::queue_mgmt::OpsTable<T>>,
     /// Features the user may change (`hw_features`).
     pub hw_features: Features,
     /// Features on at first (`features`).
@@ -475,11 +345,22 @@ pub struct Params<'a, T: Driver> {
 /// A registered Ethernet device with driver `T`; unregistered and freed
 /// when dropped.
 ///
+/// The driver's data lives in the device's private area (`netdev_priv`),
+/// built in place from the initialiser given to [`Registration::new`] and
+/// dropped after the device is unregistered. Unregistration
+/// (`unregister_netdev`) waits until every [`ARef<Device<T>>`](ARef) is
+/// gone: keep references (such as the ones [`Napi`](crate::net_ext::napi::Napi)
+/// holds) in state that `stop` tears down, since unregistration stops the
+/// device first; a reference kept in the driver's data would wait for
+/// itself.
+///
 /// # Invariants
 ///
-/// `dev` is a registered `net_device` whose private area holds a pointer to
-/// `*data`, and whose ops are `Adapter::<T>::VTABLE` (and its ethtool ops,
-/// if any, an [`OpsTable<T>`](crate::net_ext::ethtool::OpsTable)).
+/// `dev` is a registered `net_device` allocated by `Allocated::new` whose
+/// ops are `Adapter::<T>::VTABLE` (its ethtool and queue-management ops,
+/// if any, are the [`ethtool::OpsTable<T>`](crate::net_ext::ethtool::OpsTable)
+/// and [`queue_mgmt::OpsTable<T>`](crate::net_ext::queue_mgmt::OpsTable) of
+/// the same `T`).
 ///
 /// # Examples
 ///
@@ -487,7 +368,8 @@ pub struct Params<'a, T: Driver> {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, SkBuff, TxResult};
+/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net_ext::skb::TxSkb;
 /// use kernel::prelude::*;
 /// use core::sync::atomic::{AtomicU64, Ordering};
 ///
@@ -495,7 +377,7 @@ pub struct Params<'a, T: Driver> {
 /// #[vtable]
 /// impl netdev::Driver for Sink {
 ///     type Data = AtomicU64;
-///     fn start_xmit(dev: &Device<Self>, skb: SkBuff) -> TxResult {
+///     fn start_xmit(dev: &Device<Self>, skb: TxSkb) -> TxResult {
 ///         dev.data().fetch_add(1, Ordering::Relaxed);
 ///         skb.consume();
 ///         TxResult::Ok
@@ -515,7 +397,7 @@ pub struct Params<'a, T: Driver> {
 ///     features: Features::EMPTY,
 ///     ethtool: None,
 /// };
-/// let reg = Registration::<Sink>::new(&params, KBox::pin(AtomicU64::new(0), GFP_KERNEL)?)?;
+/// let reg = Registration::<Sink>::new(&params, AtomicU64::new(0))?;
 /// assert!(reg.device().ifindex() > 0);
 /// assert!(!reg.device().is_running());
 /// assert_eq!(reg.device().real_num_tx_queues(), 2);
@@ -523,126 +405,150 @@ pub struct Params<'a, T: Driver> {
 /// # Ok::<(), Error>(())
 /// ```
 pub struct Registration<T: Driver> {
-    dev: *mut bindings::net_device,
-    data: *mut T::Data,
+    dev: Allocated<T>,
 }
 
-// SAFETY: The registration can be dropped from any process context.
-unsafe impl<T: Driver> Send for Registration<T> {}
-// SAFETY: `&Registration` only gives `&Device`, which is `Sync`.
-unsafe impl<T: Driver> Sync for Registration<T> {}
+/// A `net_device` allocated for driver `T`, with the driver's data built in
+/// its private area; the data is dropped and the device freed when this is
+/// dropped.
+///
+/// # Invariants
+///
+/// `dev` was allocated by `alloc_etherdev_mqs` with a private area holding
+/// an initialised [`Private<T::Data>`]; it is not registered when this
+/// object is dropped (a [`Registration`] unregisters it first).
+struct Allocated<T: Driver> {
+    dev: NonNull<bindings::net_device>,
+    _t: PhantomData<T>,
+}
 
-impl<T: Driver> Registration<T> {
-    /// Allocates and registers an Ethernet device driven by `T`.
-    pub fn new(params: &Params<'_, T>, data: Pin<KBox<T::Data>>) -> Result<Self> {
-        if params.txqs == 0 || params.rxqs == 0 {
+// SAFETY: The device can be freed from any process context.
+unsafe impl<T: Driver> Send for Allocated<T> {}
+// SAFETY: `&Allocated` gives nothing but the pointer.
+unsafe impl<T: Driver> Sync for Allocated<T> {}
+
+impl<T: Driver> Allocated<T> {
+    /// Room for `Private<T::Data>`, whose alignment the private area
+    /// (aligned to `NETDEV_ALIGN`) must provide.
+    const PRIV_SIZE: i32 = {
+        assert!(core::mem::align_of::<Private<T::Data>>() <= bindings::NETDEV_ALIGN as usize);
+        assert!(core::mem::size_of::<Private<T::Data>>() <= i32::MAX as usize);
+        core::mem::size_of::<Private<T::Data>>() as i32
+    };
+
+    fn new(txqs: u32, rxqs: u32, data: impl PinInit<T::Data, Error>) -> Result<Self> {
+        if txqs == 0 || rxqs == 0 {
             return Err(EINVAL);
         }
-        // SAFETY: FFI call; the private area is sized for one pointer.
-        let dev = unsafe {
-            bindings::alloc_etherdev_mqs(
-                core::mem::size_of::<*const T::Data>() as i32,
-                params.txqs,
-                params.rxqs,
-            )
-        };
-        if dev.is_null() {
-            return Err(ENOMEM);
+        // SAFETY: FFI call.
+        let dev = unsafe { bindings::alloc_etherdev_mqs(Self::PRIV_SIZE, txqs, rxqs) };
+        let dev = NonNull::new(dev).ok_or(ENOMEM)?;
+        let init = try_pin_init!(Private::<T::Data> {
+            stats_count: AtomicUsize::new(0),
+            data <- data,
+        }? Error);
+        // SAFETY: The private area is sized and aligned for
+        // `Private<T::Data>` (`PRIV_SIZE`, `NETDEV_ALIGN`), uninitialised,
+        // and never moves (it is part of the `net_device`).
+        let slot = unsafe { bindings::netdev_priv(dev.as_ptr()) }.cast::<Private<T::Data>>();
+        // SAFETY: As above; on failure the initialiser left nothing to drop.
+        if let Err(e) = unsafe { init.__pinned_init(slot) } {
+            // SAFETY: Allocated above, never registered, private area empty.
+            unsafe { bindings::free_netdev(dev.as_ptr()) };
+            return Err(e);
         }
-        // SAFETY: The data is never moved: it is dropped in place (as a
-        // `KBox`) by `drop` or on the error paths below.
-        let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
-        // SAFETY: `dev` is a fresh, unregistered device that we own; its
-        // private area has room for the pointer.
+        // INVARIANT: allocated and initialised above.
+        Ok(Self {
+            dev,
+            _t: PhantomData,
+        })
+    }
+
+    fn as_ptr(&self) -> *mut bindings::net_device {
+        self.dev.as_ptr()
+    }
+}
+
+impl<T: Driver> Drop for Allocated<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants the device is not registered (no
+        // callback runs, no reference is held) and its private area holds
+        // an initialised `Private<T::Data>`, dropped once here, before the
+        // device is freed.
         unsafe {
-            *bindings::net_ext_netdev_priv(dev).cast::<*const T::Data>() = data;
-            (*dev).netdev_ops = Adapter::<T>::build();
+            core::ptr::drop_in_place(
+                bindings::netdev_priv(self.as_ptr()).cast::<Private<T::Data>>(),
+            );
+            bindings::free_netdev(self.as_ptr());
+        }
+    }
+}
+
+impl<T: Driver> Registration<T> {
+    /// Allocates an Ethernet device driven by `T` whose data is built by
+    /// `data`, and registers it. On any failure everything built so far is
+    /// dropped.
+    pub fn new(params: &Params<'_, T>, data: impl PinInit<T::Data, Error>) -> Result<Self> {
+        let dev = Allocated::<T>::new(params.txqs, params.rxqs, data)?;
+        let raw = dev.as_ptr();
+        // SAFETY: `raw` is a fresh, unregistered device that we own; the
+        // tables are `'static` and those of `T`.
+        unsafe {
+            (*raw).netdev_ops = &Adapter::<T>::VTABLE;
             if let Some(ops) = params.queue_mgmt {
-                (*dev).queue_mgmt_ops = ops.as_raw();
-            }
-            if params.max_mtu != 0 {
-                (*dev).max_mtu = params.max_mtu;
-            }
-            if let Some(parent) = params.parent {
-                (*dev).dev.parent = parent.as_raw();
+                (*raw).queue_mgmt_ops = ops.as_raw();
             }
             if let Some(ops) = params.ethtool {
-                (*dev).ethtool_ops = ops.as_raw();
+                (*raw).ethtool_ops = ops.as_raw();
             }
-            (*dev).hw_features |= params.hw_features.bits();
-            (*dev).features |= params.features.bits();
-            bindings::net_ext_eth_hw_addr_set(dev, params.mac.as_ptr());
+            if params.max_mtu != 0 {
+                (*raw).max_mtu = params.max_mtu;
+            }
+            if let Some(parent) = params.parent {
+                (*raw).dev.parent = parent.as_raw();
+            }
+            (*raw).hw_features |= params.hw_features.bits();
+            (*raw).features |= params.features.bits();
+            bindings::eth_hw_addr_set(raw, params.mac.as_ptr());
         }
         if params.real_queues != 0 {
-            // SAFETY: `dev` is not registered yet, so no lock is needed;
+            // SAFETY: `raw` is not registered yet, so no lock is needed;
             // counts above the allocated queues are refused by the callee.
-            let r = unsafe {
-                to_result(bindings::netif_set_real_num_tx_queues(
-                    dev,
-                    params.real_queues,
-                ))
-                .and_then(|()| {
-                    to_result(bindings::netif_set_real_num_rx_queues(
-                        dev,
-                        params.real_queues,
-                    ))
-                })
-            };
-            if let Err(e) = r {
-                // SAFETY: We own `dev` and `data`; nothing else has seen them.
-                unsafe {
-                    bindings::free_netdev(dev);
-                    drop(KBox::from_raw(data));
-                }
-                return Err(e);
-            }
+            to_result(unsafe { bindings::netif_set_real_num_tx_queues(raw, params.real_queues) })?;
+            // SAFETY: As above.
+            to_result(unsafe { bindings::netif_set_real_num_rx_queues(raw, params.real_queues) })?;
         }
         let name = params.name.as_bytes_with_nul();
-        // SAFETY: `dev` is valid and unregistered.
-        let dst = unsafe { &mut (*dev).name };
+        // SAFETY: `raw` is valid and unregistered: nobody else reads it.
+        let dst = unsafe { &mut (*raw).name };
         if name.len() > dst.len() {
-            // SAFETY: We own `dev` and `data`; nothing else has seen them.
-            unsafe {
-                bindings::free_netdev(dev);
-                drop(KBox::from_raw(data));
-            }
             return Err(EINVAL);
         }
         for (d, s) in dst.iter_mut().zip(name) {
             *d = *s as _;
         }
-        // SAFETY: `dev` is fully set up; from here on the stack may call the
-        // driver, whose data is in place.
-        if let Err(e) = to_result(unsafe { bindings::register_netdev(dev) }) {
-            // SAFETY: Registration failed: we still own both.
-            unsafe {
-                bindings::free_netdev(dev);
-                drop(KBox::from_raw(data));
-            }
-            return Err(e);
-        }
-        // INVARIANT: registered above with the private pointer and ops set.
-        Ok(Self { dev, data })
+        // SAFETY: `raw` is fully set up; from here on the stack may call the
+        // driver, whose data is in place. On failure it is not registered.
+        to_result(unsafe { bindings::register_netdev(raw) })?;
+        // INVARIANT: registered above with the ops set.
+        Ok(Self { dev })
     }
 
     /// The registered device.
     pub fn device(&self) -> &Device<T> {
         // SAFETY: By the type invariants `dev` is registered by us and lives
         // as long as `self`.
-        unsafe { Device::from_raw(self.dev) }
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 }
 
 impl<T: Driver> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariants `dev` is registered; once
-        // `unregister_netdev` returns the stack calls no op any more, so the
-        // data can go, then the device.
-        unsafe {
-            bindings::unregister_netdev(self.dev);
-            bindings::free_netdev(self.dev);
-            drop(KBox::from_raw(self.data));
-        }
+        // SAFETY: By the type invariants `dev` is registered. Once
+        // `unregister_netdev` returns the stack calls no op any more and no
+        // reference to the device is left; `Allocated::drop` then drops
+        // the data and frees the device.
+        unsafe { bindings::unregister_netdev(self.dev.as_ptr()) };
     }
 }
 
@@ -674,36 +580,38 @@ impl<T: Driver> Adapter<T> {
         ..unsafe { core::mem::zeroed() }
     };
 
-    const fn build() -> &'static bindings::net_device_ops {
-        &Self::VTABLE
+    /// Calls `op` (`T::open` or `T::stop`) for `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`Registration<T>`], and the
+    /// caller must hold RTNL (the core calls `ndo_open` and `ndo_stop`
+    /// under it).
+    unsafe fn rtnl_op(
+        dev: *mut bindings::net_device,
+        op: fn(&Device<T>, &Rtnl) -> Result,
+    ) -> core::ffi::c_int {
+        // SAFETY: guaranteed by the caller.
+        let (dev, rtnl) = unsafe { (Device::from_raw(dev), Rtnl::assume_held()) };
+        from_result(|| op(dev, rtnl).map(|()| 0))
     }
 
     /// # Safety
     ///
     /// `dev` must be a device registered by a [`Registration<T>`].
     unsafe extern "C" fn open_callback(dev: *mut bindings::net_device) -> core::ffi::c_int {
-        from_result(|| {
-            // SAFETY: guaranteed by the caller; the core calls `ndo_open`
-            // under RTNL.
-            T::open(unsafe { Device::from_raw(dev) }, unsafe {
-                Rtnl::assume_held()
-            })?;
-            Ok(0)
-        })
+        // SAFETY: guaranteed by the caller; the core calls `ndo_open` under
+        // RTNL.
+        unsafe { Self::rtnl_op(dev, T::open) }
     }
 
     /// # Safety
     ///
     /// `dev` must be a device registered by a [`Registration<T>`].
     unsafe extern "C" fn stop_callback(dev: *mut bindings::net_device) -> core::ffi::c_int {
-        from_result(|| {
-            // SAFETY: guaranteed by the caller; the core calls `ndo_stop`
-            // under RTNL.
-            T::stop(unsafe { Device::from_raw(dev) }, unsafe {
-                Rtnl::assume_held()
-            })?;
-            Ok(0)
-        })
+        // SAFETY: guaranteed by the caller; the core calls `ndo_stop` under
+        // RTNL.
+        unsafe { Self::rtnl_op(dev, T::stop) }
     }
 
     /// # Safety
@@ -715,7 +623,12 @@ impl<T: Driver> Adapter<T> {
         dev: *mut bindings::net_device,
     ) -> bindings::netdev_tx_t {
         // SAFETY: guaranteed by the caller.
-        let (dev, skb) = unsafe { (Device::from_raw(dev), SkBuff::from_raw(skb)) };
+        let (dev, skb) = unsafe {
+            (
+                Device::from_raw(dev),
+                TxSkb::from_raw(NonNull::new_unchecked(skb)),
+            )
+        };
         match T::start_xmit(dev, skb) {
             TxResult::Ok => bindings::netdev_tx_NETDEV_TX_OK,
         }
@@ -748,8 +661,9 @@ impl<T: Driver> Adapter<T> {
             let (d, rtnl) = unsafe { (Device::<T>::from_raw(dev), Rtnl::assume_held()) };
             let mtu = u32::try_from(new_mtu).map_err(|_| EINVAL)?;
             T::change_mtu(d, rtnl, mtu)?;
-            // SAFETY: The op must store the new MTU itself, under RTNL.
-            unsafe { bindings::net_ext_set_mtu(dev, mtu) };
+            // SAFETY: The op must store the new MTU itself, under RTNL, as
+            // `WRITE_ONCE(dev->mtu, mtu)` (lockless readers).
+            unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*dev).mtu), mtu) };
             Ok(0)
         })
     }
@@ -768,124 +682,3 @@ impl<T: Driver> Adapter<T> {
         })
     }
 }
-
-/// A packet to transmit with its linear part and frags DMA-mapped for a
-/// device to read; unmapped, then freed as consumed, when dropped.
-///
-/// # Invariants
-///
-/// Each entry of `segs` is a live streaming mapping (`DMA_TO_DEVICE`) on
-/// `dev` of a part of `skb`'s data: the linear part (`page == false`) or a
-/// frag (`page == true`); `dev` holds a reference on the device.
-pub struct MappedSkb {
-    skb: Option<SkBuff>,
-    dev: crate::types::ARef<crate::device::Device>,
-    segs: KVec<Seg>,
-}
-
-#[derive(Clone, Copy)]
-struct Seg {
-    addr: u64,
-    len: u32,
-    page: bool,
-}
-
-impl MappedSkb {
-    /// Maps every byte of `skb` for `dev` to read. On failure the skb is
-    /// dropped (freed as dropped) and nothing stays mapped.
-    pub fn map(skb: SkBuff, dev: &crate::device::Device) -> Result<Self> {
-        let n = skb.nr_frags();
-        let mut this = Self {
-            segs: KVec::with_capacity(n + 1, GFP_ATOMIC)?,
-            skb: Some(skb),
-            // SAFETY: `dev` is a valid device; we take a reference.
-            dev: unsafe { crate::device::Device::get_device(dev.as_raw()) },
-        };
-        let skb = this
-            .skb
-            .as_ref()
-            .map(|s| s.0)
-            .unwrap_or(core::ptr::null_mut());
-        if this.skb.as_ref().is_some_and(|s| s.headlen() > 0) {
-            let mut addr = 0u64;
-            // SAFETY: `skb` is valid and owned by `this`; the mapping is
-            // recorded in `segs` at once and undone on drop.
-            to_result(unsafe {
-                bindings::net_ext_skb_map_linear(this.dev.as_raw(), skb, &mut addr)
-            })?;
-            // SAFETY: As above.
-            let len = unsafe { bindings::net_ext_skb_headlen(skb) };
-            // INVARIANT: a live mapping of the linear part.
-            this.segs.push(
-                Seg {
-                    addr,
-                    len,
-                    page: false,
-                },
-                GFP_ATOMIC,
-            )?;
-        }
-        for i in 0..n {
-            let (mut addr, mut len) = (0u64, 0u32);
-            // SAFETY: `skb` is valid; `i` is below its frag count; the
-            // helper refuses unreadable frags.
-            to_result(unsafe {
-                bindings::net_ext_skb_map_frag(
-                    this.dev.as_raw(),
-                    skb,
-                    i as u32,
-                    &mut addr,
-                    &mut len,
-                )
-            })?;
-            // INVARIANT: a live mapping of frag `i`.
-            this.segs.push(
-                Seg {
-                    addr,
-                    len,
-                    page: true,
-                },
-                GFP_ATOMIC,
-            )?;
-        }
-        Ok(this)
-    }
-
-    /// The mapped segments as (DMA address, length), in packet order.
-    pub fn segments(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.segs.iter().map(|s| (s.addr, s.len))
-    }
-
-    /// Number of mapped segments.
-    pub fn nr_segments(&self) -> usize {
-        self.segs.len()
-    }
-
-    /// Packet length.
-    pub fn len(&self) -> u32 {
-        self.skb.as_ref().map_or(0, |s| s.len())
-    }
-
-    /// Whether the packet is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Drop for MappedSkb {
-    fn drop(&mut self) {
-        for s in self.segs.iter() {
-            // SAFETY: By the type invariants each segment is a live mapping
-            // on `dev`, unmapped once here.
-            unsafe { bindings::net_ext_skb_unmap(self.dev.as_raw(), s.addr, s.len, s.page) };
-        }
-        if let Some(skb) = self.skb.take() {
-            skb.consume();
-        }
-    }
-}
-
-// SAFETY: The skb and the mappings may be released from any context.
-unsafe impl Send for MappedSkb {}
-// SAFETY: `&MappedSkb` only reads addresses and lengths.
-unsafe impl Sync for MappedSkb {}

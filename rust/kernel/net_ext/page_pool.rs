@@ -33,6 +33,7 @@ use crate::device::Device;
 use crate::error::{code::*, Result};
 use crate::net_ext::dma::copy_from_shared;
 use crate::net_ext::netdev;
+use crate::net_ext::rtnl::Rtnl;
 use crate::page::PAGE_SIZE;
 use crate::types::ARef;
 use core::marker::PhantomData;
@@ -133,12 +134,13 @@ impl<'a> RxQueue<'a> {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, DeviceDma, PlatformDevice};
+/// use kernel::net_ext::dma::PlatformDevice;
 /// use kernel::net_ext::page_pool::{PagePool, Params};
+/// use kernel::net_ext::platform::ModelDevice;
 ///
-/// let pdev = PlatformDevice::new(c_str!("rs-pp-doc"), PlatformDevice::ID_AUTO)?;
-/// let dev = pdev.device();
-/// dma::set_mask_64(dev)?;
+/// // A device modelled in the kernel, whose side of DMA the test plays.
+/// let model = ModelDevice::new(c_str!("rs-pp-doc"), PlatformDevice::ID_AUTO, ())?;
+/// let dev = model.device();
 /// let mut pool = PagePool::new(&Params::new(dev, 64))?;
 ///
 /// let mut bufs = KVec::new();
@@ -147,14 +149,13 @@ impl<'a> RxQueue<'a> {
 ///     assert_ne!(nm.dma_addr(), 0);
 ///     assert_eq!(nm.dma_addr() % 4096, 0);
 ///     assert!(!nm.is_net_iov());
-///     assert!(nm.page_address().is_some());
+///     assert!(nm.read(0, &mut [0u8; 8]).is_ok());
 ///     bufs.push(nm, GFP_KERNEL)?;
 /// }
 /// assert_ne!(bufs[0].dma_addr(), bufs[1].dma_addr());
 ///
-/// // The (emulated) device receives a payload into a posted buffer.
-/// let device_side = DeviceDma::new(dev)?;
-/// device_side.write(bufs[2].dma_addr() + 100, b"payload")?;
+/// // The device receives a payload into a posted buffer.
+/// model.bus_master().write(bufs[2].dma_addr() + 100, b"payload")?;
 /// pool.sync_for_cpu(&bufs[2], 100, 7)?;
 /// let mut seen = [0u8; 7];
 /// bufs[2].read(100, &mut seen)?;
@@ -177,14 +178,16 @@ impl<'a> RxQueue<'a> {
 /// ```
 /// use kernel::c_str;
 /// use kernel::net_ext::dma::{self, PlatformDevice};
-/// use kernel::net_ext::netdev::{self, Device, Registration, SkBuff, TxResult};
+/// use kernel::net_ext::netdev::{self, Device, Registration, TxResult};
+/// use kernel::net_ext::skb::TxSkb;
 /// use kernel::net_ext::page_pool::{PagePool, Params, RxQueue};
+/// use kernel::net_ext::rtnl::Rtnl;
 ///
 /// struct Nic;
 /// #[vtable]
 /// impl netdev::Driver for Nic {
 ///     type Data = u32;
-///     fn start_xmit(_dev: &Device<Self>, skb: SkBuff) -> TxResult {
+///     fn start_xmit(_dev: &Device<Self>, skb: TxSkb) -> TxResult {
 ///         drop(skb);
 ///         TxResult::Ok
 ///     }
@@ -205,16 +208,13 @@ impl<'a> RxQueue<'a> {
 ///     features: netdev::Features::EMPTY,
 ///     ethtool: None,
 /// };
-/// let reg = Registration::<Nic>::new(&params, KBox::pin(0, GFP_KERNEL)?)?;
+/// let reg = Registration::<Nic>::new(&params, 0)?;
 /// assert!(RxQueue::new(reg.device(), 2).is_err());
 /// let rxq = RxQueue::new(reg.device(), 1)?;
 ///
-/// // SAFETY: FFI call, no requirement.
-/// unsafe { kernel::bindings::rtnl_lock() };
-/// // SAFETY: RTNL is held (taken above).
-/// let pool = unsafe { PagePool::new_for_rx_queue(&Params::new(pdev.device(), 16), &rxq, true) };
-/// // SAFETY: Taken above.
-/// unsafe { kernel::bindings::rtnl_unlock() };
+/// let rtnl = Rtnl::lock();
+/// let pool = PagePool::new_for_rx_queue(&Params::new(pdev.device(), 16), &rxq, true, &rtnl);
+/// drop(rtnl);
 /// let mut pool = pool?;
 ///
 /// let nm = pool.alloc_netmem(GFP_KERNEL).ok_or(ENOMEM)?;
@@ -244,18 +244,6 @@ impl PagePool {
         unsafe { Self::create(params, core::ptr::null_mut(), 0, false) }
     }
 
-    /// Creates the pool of rx queue `rxq` (see [`PagePool::new_for_rx_queue`])
-    /// in a context that proved it holds RTNL.
-    pub fn new_for_rx_queue_rtnl(
-        params: &Params<'_>,
-        rxq: &RxQueue<'_>,
-        unreadable: bool,
-        _rtnl: &crate::net_ext::netdev::Rtnl,
-    ) -> Result<Self> {
-        // SAFETY: The token proves RTNL is held.
-        unsafe { Self::new_for_rx_queue(params, rxq, unreadable) }
-    }
-
     /// Creates the pool of rx queue `rxq`: the pool is listed on the
     /// device (netlink `page-pool-get` shows it) and, with `unreadable`,
     /// allowed to take unreadable memory (`net_iov`s) from the queue's
@@ -272,29 +260,23 @@ impl PagePool {
     /// pools of header buffers; creating the pool in `ndo_queue_mem_alloc`
     /// is what lets a devmem binding find it.
     ///
-    /// # Safety
-    ///
-    /// The caller must hold RTNL (`rtnl_lock`): it keeps the queue's memory
-    /// provider (read when `unreadable`) and the device's registration
-    /// state stable while the pool is set up. `ndo_open`, `ndo_stop`, the
-    /// queue management ops and ethtool ops run with RTNL held.
-    pub unsafe fn new_for_rx_queue(
+    /// RTNL, which `rtnl` proves held, keeps the queue's memory provider
+    /// (read when `unreadable`) and the device's registration state stable
+    /// while the pool is set up.
+    pub fn new_for_rx_queue(
         params: &Params<'_>,
         rxq: &RxQueue<'_>,
         unreadable: bool,
+        _rtnl: &Rtnl,
     ) -> Result<Self> {
-        // SAFETY: FFI call without requirements.
-        if unsafe { bindings::rtnl_is_locked() } == 0 {
-            // Certainly not held by the caller; `page_pool_init` would WARN.
-            return Err(EINVAL);
-        }
         let dev = rxq.dev.as_ptr();
         // SAFETY: By the `RxQueue` invariants `dev` is valid; with RTNL held
-        // (guaranteed by the caller) `reg_state` is stable.
+        // (`rtnl`) `reg_state` is stable.
         if u32::from(unsafe { (*dev).reg_state }) != bindings::netdev_reg_state_NETREG_REGISTERED {
             return Err(ENODEV);
         }
-        // SAFETY: `dev` is registered and stays so while RTNL is held, so
+        // SAFETY: `dev` is registered and stays so while RTNL is held
+        // (`rtnl`), so
         // the pool is listed on it before any unregistration could unlist
         // it; `rxq.idx` is in bounds (`RxQueue` invariants), as
         // `page_pool_init` needs for the unreadable case, under RTNL.
@@ -303,8 +285,8 @@ impl PagePool {
 
     /// # Safety
     ///
-    /// `netdev` is null (then `unreadable` is false), or the requirements
-    /// of [`PagePool::new_for_rx_queue`] hold for it and `queue_idx`.
+    /// `netdev` is null (then `unreadable` is false), or a registered device
+    /// with rx queue `queue_idx`, with RTNL held.
     unsafe fn create(
         params: &Params<'_>,
         netdev: *mut bindings::net_device,
@@ -316,22 +298,30 @@ impl PagePool {
         if unreadable {
             flags |= bindings::PP_FLAG_ALLOW_UNREADABLE_NETMEM;
         }
+        // SAFETY: `page_pool_params` is plain old data; zero is "unset".
+        let mut pp: bindings::page_pool_params = unsafe { core::mem::zeroed() };
+        pp.__bindgen_anon_1.fast = bindings::page_pool_params__bindgen_ty_1_page_pool_params_fast {
+            order: 0,
+            pool_size: params.pool_size,
+            nid: params.nid,
+            dev: params.dev.as_raw(),
+            napi: core::ptr::null_mut(),
+            dma_dir: crate::net_ext::dma::Direction::FromDevice.as_raw(),
+            max_len: params.max_len,
+            offset: params.offset,
+        };
+        pp.__bindgen_anon_2.slow = bindings::page_pool_params__bindgen_ty_2_page_pool_params_slow {
+            netdev,
+            queue_idx,
+            flags,
+            init_callback: None,
+            init_arg: core::ptr::null_mut(),
+        };
         // SAFETY: `params.dev` is a valid device; the parameters are
         // checked above (order 0, range within a page); the caller
         // guarantees the netdev requirements. The page pool copies the
         // parameters.
-        let pool = unsafe {
-            bindings::net_ext_page_pool_create(
-                params.dev.as_raw(),
-                params.pool_size,
-                params.nid,
-                params.max_len,
-                params.offset,
-                netdev,
-                queue_idx,
-                flags,
-            )
-        };
+        let pool = unsafe { bindings::page_pool_create(&pp) };
         let pool = crate::error::from_err_ptr(pool)?;
         // INVARIANT: created just now with those flags; we hold a reference
         // to the device.
@@ -343,7 +333,8 @@ impl PagePool {
     }
 
     /// The raw `struct page_pool`.
-    pub fn as_ptr(&self) -> *mut bindings::page_pool {
+    #[allow(dead_code)]
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page_pool {
         self.pool.as_ptr()
     }
 
@@ -395,12 +386,7 @@ impl PagePool {
         // buffers, in flight and DMA-mapped (the pool is not destroyed while
         // `&self` exists); the range is within the page.
         unsafe {
-            bindings::net_ext_page_pool_dma_sync_netmem_for_cpu(
-                self.pool.as_ptr(),
-                nm.nm,
-                offset,
-                len,
-            )
+            bindings::page_pool_dma_sync_netmem_for_cpu(self.pool.as_ptr(), nm.nm, offset, len)
         };
         Ok(())
     }
@@ -443,10 +429,11 @@ impl Netmem {
     ///
     /// `nm` must be a buffer of a page pool, with one reference that
     /// passes to the new object.
-    pub unsafe fn from_raw(nm: bindings::netmem_ref) -> Self {
+    #[allow(dead_code)]
+    pub(crate) unsafe fn from_raw(nm: bindings::netmem_ref) -> Self {
         // SAFETY: `nm` is a page pool buffer, whose `pp` field names its
         // pool.
-        let pool = unsafe { bindings::net_ext_netmem_get_pp(nm) };
+        let pool = unsafe { bindings::netmem_get_pp(nm) };
         // INVARIANT: guaranteed by the caller; a buffer in flight has a pool.
         Self {
             nm,
@@ -458,7 +445,7 @@ impl Netmem {
     /// Gives up the reference, e.g. to attach the buffer to an skb as a frag
     /// (`skb_add_rx_frag_netmem`; the skb must be marked for recycling so
     /// that it returns the buffer to the pool).
-    pub fn into_raw(self) -> bindings::netmem_ref {
+    pub(crate) fn into_raw(self) -> bindings::netmem_ref {
         let nm = self.nm;
         core::mem::forget(self);
         nm
@@ -468,23 +455,23 @@ impl Netmem {
     /// `offset` is not added. 0 once the pool was destroyed.
     pub fn dma_addr(&self) -> u64 {
         // SAFETY: By the type invariants `nm` is a pool buffer we hold.
-        unsafe { bindings::net_ext_page_pool_get_dma_addr_netmem(self.nm) }
+        unsafe { bindings::page_pool_get_dma_addr_netmem(self.nm) }
     }
 
     /// Whether this is a `net_iov` (memory the CPU must not touch, e.g. a
     /// dma-buf's) rather than a page.
     pub fn is_net_iov(&self) -> bool {
         // SAFETY: Only looks at the reference's tag bit.
-        unsafe { bindings::net_ext_netmem_is_net_iov(self.nm) }
+        unsafe { bindings::netmem_is_net_iov(self.nm) }
     }
 
     /// The kernel address of the page, `None` for a `net_iov`.
     ///
     /// The device may be writing the page: read it with [`Netmem::read`],
     /// or through this pointer only with the care that requires.
-    pub fn page_address(&self) -> Option<NonNull<u8>> {
+    fn page_address(&self) -> Option<NonNull<u8>> {
         // SAFETY: By the type invariants `nm` is a pool buffer we hold.
-        NonNull::new(unsafe { bindings::net_ext_netmem_address(self.nm) }.cast::<u8>())
+        NonNull::new(unsafe { bindings::netmem_address(self.nm) }.cast::<u8>())
     }
 
     /// Copies `buf.len()` bytes at `offset` in the page into `buf`.
@@ -509,6 +496,6 @@ impl Drop for Netmem {
         // SAFETY: By the type invariants we hold one reference on a buffer
         // of `pool`, which is valid; `allow_direct = false` is legal in any
         // context but hard IRQ.
-        unsafe { bindings::net_ext_page_pool_put_full_netmem(self.pool.as_ptr(), self.nm, false) }
+        unsafe { bindings::page_pool_put_full_netmem(self.pool.as_ptr(), self.nm, false) }
     }
 }

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The register interface of the emulated GVE-style NIC: what the driver
+//! (`drivers/gve`) and the device (this directory) agree on, as a real NIC
+//! and its driver agree on registers and descriptor formats.
+//!
+//! - [`Port`] is the device's register interface (what MMIO and doorbells
+//!   are on real hardware): the driver configures queues, posts rx buffers
+//!   and tx segments by DMA address, and reads completions. The device
+//!   moves packet bytes only through the DMA addresses it was given, and
+//!   only within memory mapped for it
+//!   ([`BusMaster`](kernel::net_ext::dma::BusMaster)).
+//! - [`IrqHandler`] is the driver's interrupt handler, which the device
+//!   raises per queue.
+//! - Each port is a platform device named [`DEVICE_NAME`] carrying its
+//!   `Arc<dyn Port>` ([`ModelDevice`](kernel::net_ext::platform::ModelDevice));
+//!   the driver binds to those as a platform driver and gets the port in
+//!   `probe`.
+
+use kernel::net_ext::ethtool::FlowSpec;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// Name of the ports' platform devices (`gve-rs-emu.N`).
+pub(crate) const DEVICE_NAME: &CStr = kernel::c_str!("gve-rs-emu");
+
+/// Most queues per direction of a port.
+pub(crate) const MAX_QUEUES: usize = 16;
+/// Largest MTU the device supports.
+pub(crate) const MAX_MTU: u32 = 9000;
+/// RSS hash key length (Toeplitz), bytes.
+pub(crate) const RSS_KEY_LEN: usize = 40;
+/// RSS indirection table length.
+pub(crate) const RSS_INDIR_LEN: usize = 128;
+/// Flow steering rule locations (0..`MAX_FLOW_RULES`).
+pub(crate) const MAX_FLOW_RULES: usize = 64;
+/// The RSS key the device starts with, which the driver keeps by default:
+/// the key of the Microsoft RSS verification suite.
+pub(crate) const DEFAULT_RSS_KEY: [u8; RSS_KEY_LEN] = [
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+];
+
+/// An rx buffer posted on a buffer queue (GVE DQO: buffer id, header and
+/// payload buffer addresses).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RxBuf {
+    /// Driver's id for the buffer, echoed in the completion.
+    pub(crate) id: u16,
+    /// DMA address of the header buffer.
+    pub(crate) hdr_addr: u64,
+    /// Size of the header buffer.
+    pub(crate) hdr_len: u32,
+    /// DMA address of the payload buffer.
+    pub(crate) data_addr: u64,
+    /// Size of the payload buffer.
+    pub(crate) data_len: u32,
+}
+
+/// An rx completion: what the device wrote for one buffer.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RxCompl {
+    /// Id of the buffer used.
+    pub(crate) id: u16,
+    /// Bytes written to the header buffer (headers of a split frame;
+    /// 0 if the frame was not split).
+    pub(crate) hdr_len: u32,
+    /// Bytes written to the payload buffer.
+    pub(crate) data_len: u32,
+    /// Headers and payload were split.
+    pub(crate) split: bool,
+    /// First buffer of the frame.
+    pub(crate) sop: bool,
+    /// Last buffer of the frame.
+    pub(crate) eop: bool,
+    /// RSS hash of the frame.
+    pub(crate) rss_hash: u32,
+    /// The hash covers L4 ports.
+    pub(crate) hash_l4: bool,
+    /// The device verified the L4 checksum.
+    pub(crate) l4_csum_ok: bool,
+}
+
+/// A tx segment: `len` bytes at DMA address `addr`; `eop` ends the frame.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TxSeg {
+    /// DMA address of the bytes.
+    pub(crate) addr: u64,
+    /// Number of bytes.
+    pub(crate) len: u32,
+    /// Last segment of the frame: the device sends it and completes `tag`.
+    pub(crate) eop: bool,
+    /// Driver's completion tag, echoed in the [`TxCompl`] of the frame.
+    pub(crate) tag: u16,
+}
+
+/// A tx completion: the frame with `tag` was sent (or dropped on the wire),
+/// its buffers may be unmapped.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TxCompl {
+    /// The frame's tag.
+    pub(crate) tag: u16,
+}
+
+/// Interrupt vectors of a port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Vector {
+    /// Rx completions on a queue.
+    Rx(u16),
+    /// Tx completions on a queue.
+    Tx(u16),
+    /// Link state changed.
+    Link,
+}
+
+/// The driver's interrupt handler. Called from any context (the device
+/// raises interrupts from its peer's transmit path, in BH context).
+pub(crate) trait IrqHandler: Send + Sync {
+    /// Handles an interrupt.
+    fn irq(&self, vector: Vector);
+}
+
+/// Per-port device counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PortStats {
+    /// Frames dropped because the rx queue had no posted buffer.
+    pub(crate) rx_no_buffer: u64,
+    /// Frames dropped because a DMA address was refused.
+    pub(crate) dma_errors: u64,
+}
+
+/// The register interface of one emulated port.
+pub(crate) trait Port: Send + Sync {
+    /// Permanent MAC address.
+    fn mac(&self) -> [u8; 6];
+    /// Sets the interrupt handler (None masks all interrupts).
+    fn set_irq_handler(&self, handler: Option<Arc<dyn IrqHandler>>);
+    /// Enables `nq` rx and tx queues and resets their state; 0 stops the
+    /// port (no frame is received or sent, posted buffers are forgotten).
+    fn enable(&self, nq: u16) -> Result;
+    /// Turns header split on or off.
+    fn set_header_split(&self, on: bool);
+    /// Sets the MTU the port accepts (frames larger are dropped).
+    fn set_mtu(&self, mtu: u32) -> Result;
+    /// Sets the RSS key and indirection table.
+    fn set_rss(&self, key: &[u8; RSS_KEY_LEN], indir: &[u16; RSS_INDIR_LEN]) -> Result;
+    /// Installs flow steering rule `loc` sending matching frames to `queue`.
+    fn set_flow_rule(&self, loc: u32, spec: &FlowSpec, queue: u16) -> Result;
+    /// Removes flow steering rule `loc`.
+    fn del_flow_rule(&self, loc: u32) -> Result;
+    /// Stops and forgets the buffers of rx queue `q` only (queue restart).
+    fn rx_queue_stop(&self, q: u16) -> Result;
+    /// Starts rx queue `q` again, empty.
+    fn rx_queue_start(&self, q: u16) -> Result;
+    /// Posts an rx buffer on queue `q`; `EBUSY` when the ring is full.
+    fn post_rx(&self, q: u16, buf: RxBuf) -> Result;
+    /// Takes the next rx completion of queue `q`.
+    fn poll_rx(&self, q: u16) -> Option<RxCompl>;
+    /// Posts a tx segment on queue `q`; `EBUSY` when the ring is full.
+    fn post_tx(&self, q: u16, seg: TxSeg) -> Result;
+    /// Takes the next tx completion of queue `q`.
+    fn poll_tx(&self, q: u16) -> Option<TxCompl>;
+    /// Whether the emulated wire is connected to a peer port that is up.
+    fn link_up(&self) -> bool;
+    /// Device counters.
+    fn stats(&self) -> PortStats;
+}

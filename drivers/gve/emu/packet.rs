@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Packet parsing for the emulated NIC: what its "hardware" understands.
+//!
+//! (Its tests run as KUnit through `kunit.c`, which calls [`kunit_parse`]
+//! and [`kunit_toeplitz`].)
+//!
+//! Header split, RSS, flow steering and L4 checksum validation need the
+//! offsets and the 5-tuple of Ethernet + IPv4/IPv6 + TCP/UDP frames. This
+//! is plain safe Rust over byte slices; anything it does not understand
+//! (VLAN tags, IPv4 options are fine, IPv6 extension headers, fragments)
+//! is reported as not parsed, and the device then delivers the frame
+//! unsplit to queue 0, as hardware does with frames it cannot classify.
+
+use kernel::net_ext::ethtool::{FlowTuple, FlowType};
+
+/// `IPPROTO_TCP`.
+const IPPROTO_TCP: u8 = 6;
+
+const ETH_HLEN: usize = 14;
+const ETH_P_IP: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
+
+/// A parsed TCP or UDP frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Flow {
+    /// TCP or UDP, over IPv4 or IPv6.
+    pub(crate) flow_type: FlowType,
+    /// Addresses and ports.
+    pub(crate) tuple: FlowTuple,
+    /// Offset of the L3 header.
+    pub(crate) l3_off: usize,
+    /// Offset of the L4 header.
+    pub(crate) l4_off: usize,
+    /// End of the L4 header: where the payload starts.
+    pub(crate) hdr_end: usize,
+    /// End of the L3 packet (frames may carry Ethernet padding after it).
+    pub(crate) pkt_end: usize,
+}
+
+fn be16(b: &[u8], off: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(off)?, *b.get(off + 1)?]))
+}
+
+/// Parses an Ethernet frame carrying TCP or UDP over IPv4 or IPv6.
+pub(crate) fn parse(f: &[u8]) -> Option<Flow> {
+    let mut tuple = FlowTuple::default();
+    let l3 = ETH_HLEN;
+    let (ipv6, proto, l4, pkt_end) = match be16(f, 12)? {
+        ETH_P_IP => {
+            let vihl = *f.get(l3)?;
+            let ihl = usize::from(vihl & 0xf) * 4;
+            if vihl >> 4 != 4 || ihl < 20 || f.len() < l3 + ihl {
+                return None;
+            }
+            // Fragments carry no L4 header (or only part of the payload).
+            if be16(f, l3 + 6)? & 0x3fff != 0 {
+                return None;
+            }
+            tuple.src[..4].copy_from_slice(&f[l3 + 12..l3 + 16]);
+            tuple.dst[..4].copy_from_slice(&f[l3 + 16..l3 + 20]);
+            (
+                false,
+                f[l3 + 9],
+                l3 + ihl,
+                l3 + usize::from(be16(f, l3 + 2)?),
+            )
+        }
+        ETH_P_IPV6 => {
+            if f.len() < l3 + 40 || f[l3] >> 4 != 6 {
+                return None;
+            }
+            tuple.src.copy_from_slice(&f[l3 + 8..l3 + 24]);
+            tuple.dst.copy_from_slice(&f[l3 + 24..l3 + 40]);
+            (
+                true,
+                f[l3 + 6],
+                l3 + 40,
+                l3 + 40 + usize::from(be16(f, l3 + 4)?),
+            )
+        }
+        _ => return None,
+    };
+    if pkt_end > f.len() || pkt_end < l4 {
+        return None;
+    }
+    let flow_type = FlowType::from_ip(ipv6, proto)?;
+    let l4_hlen = match proto {
+        IPPROTO_TCP => usize::from(*f.get(l4 + 12)? >> 4) * 4,
+        _ => 8,
+    };
+    if l4_hlen < 8 || l4 + l4_hlen > pkt_end {
+        return None;
+    }
+    tuple.sport = be16(f, l4)?;
+    tuple.dport = be16(f, l4 + 2)?;
+    Some(Flow {
+        flow_type,
+        tuple,
+        l3_off: l3,
+        l4_off: l4,
+        hdr_end: l4 + l4_hlen,
+        pkt_end,
+    })
+}
+
+fn sum16(mut acc: u32, b: &[u8]) -> u32 {
+    let mut chunks = b.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        acc += u32::from(*last) << 8;
+    }
+    acc
+}
+
+fn fold(mut acc: u32) -> u16 {
+    while acc >> 16 != 0 {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// Whether the TCP or UDP checksum of `flow` (parsed from `f`) is right.
+///
+/// UDP over IPv4 with checksum 0 (none) counts as right.
+pub(crate) fn l4_csum_ok(f: &[u8], flow: &Flow) -> bool {
+    let l4 = &f[flow.l4_off..flow.pkt_end];
+    if flow.flow_type == FlowType::Udp4 && l4[6] == 0 && l4[7] == 0 {
+        return true;
+    }
+    let alen = if flow.flow_type.is_ipv6() { 16 } else { 4 };
+    let mut acc = sum16(0, &flow.tuple.src[..alen]);
+    acc = sum16(acc, &flow.tuple.dst[..alen]);
+    acc += u32::from(flow.flow_type.ip_proto()) + l4.len() as u32;
+    fold(sum16(acc, l4)) == 0xffff
+}
+
+/// Toeplitz hash of `input` with `key` (Microsoft RSS).
+pub(crate) fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
+    let mut hash = 0u32;
+    for (i, byte) in input.iter().enumerate() {
+        for bit in 0..8 {
+            if byte & (0x80 >> bit) != 0 {
+                // The 32 key bits starting at bit i * 8 + bit.
+                let pos = i * 8 + bit;
+                let mut w = 0u32;
+                for k in 0..32 {
+                    let kb = pos + k;
+                    let b = key.get(kb / 8).copied().unwrap_or(0);
+                    w = (w << 1) | u32::from((b >> (7 - kb % 8)) & 1);
+                }
+                hash ^= w;
+            }
+        }
+    }
+    hash
+}
+
+/// The RSS hash of a flow: Toeplitz over addresses and ports.
+pub(crate) fn rss_hash(key: &[u8], flow: &Flow) -> u32 {
+    let t = &flow.tuple;
+    let alen = if flow.flow_type.is_ipv6() { 16 } else { 4 };
+    let mut input = [0u8; 36];
+    input[..alen].copy_from_slice(&t.src[..alen]);
+    input[alen..2 * alen].copy_from_slice(&t.dst[..alen]);
+    input[2 * alen..2 * alen + 2].copy_from_slice(&t.sport.to_be_bytes());
+    input[2 * alen + 2..2 * alen + 4].copy_from_slice(&t.dport.to_be_bytes());
+    toeplitz(key, &input[..2 * alen + 4])
+}
+
+/// KUnit case `parse` (`kunit.c`): parsing of well-formed, truncated and
+/// non-IP frames; whether it passed.
+#[cfg(CONFIG_KUNIT)]
+#[no_mangle]
+pub(crate) extern "C" fn gve_rs_emu_kunit_parse() -> bool {
+    // Ethernet + IPv4 (20 bytes) + TCP (20 bytes) + 4 payload bytes.
+    let mut f = [0u8; 14 + 20 + 20 + 4];
+    f[12] = 0x08; // IPv4
+    f[14] = 0x45; // version 4, IHL 5
+    f[16..18].copy_from_slice(&44u16.to_be_bytes()); // total length
+    f[23] = IPPROTO_TCP;
+    f[26..30].copy_from_slice(&[10, 0, 0, 1]);
+    f[30..34].copy_from_slice(&[10, 0, 0, 2]);
+    f[34..36].copy_from_slice(&1234u16.to_be_bytes());
+    f[36..38].copy_from_slice(&5201u16.to_be_bytes());
+    f[46] = 5 << 4; // data offset: 5 words
+    let Some(p) = parse(&f) else {
+        return false;
+    };
+    let parsed = p.flow_type == FlowType::Tcp4
+        && (p.tuple.sport, p.tuple.dport, p.hdr_end, p.pkt_end) == (1234, 5201, 54, 58)
+        && p.tuple.dst[..4] == [10, 0, 0, 2];
+    // Truncated or non-IP frames are not parsed.
+    let truncated = parse(&f[..40]).is_none();
+    f[13] = 0x06; // ARP
+    parsed && truncated && parse(&f).is_none()
+}
+
+/// KUnit case `toeplitz` (`kunit.c`): the verification suite of the
+/// Microsoft RSS specification, with the device's default key; whether it
+/// passed.
+#[cfg(CONFIG_KUNIT)]
+#[no_mangle]
+pub(crate) extern "C" fn gve_rs_emu_kunit_toeplitz() -> bool {
+    let key = super::nic::DEFAULT_RSS_KEY;
+    // 66.9.149.187:2794 -> 161.142.100.80:1766
+    let input = [66, 9, 149, 187, 161, 142, 100, 80, 0x0a, 0xea, 0x06, 0xe6];
+    toeplitz(&key, &input) == 0x51ccc178 && toeplitz(&key, &input[..8]) == 0x323e8fc2
+}
