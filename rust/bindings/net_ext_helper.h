@@ -38,3 +38,6 @@ const unsigned int RUST_CONST_HELPER_PP_FLAG_ALLOW_UNREADABLE_NETMEM =
 /* Port pairs the emulated NIC creates at boot (drivers/gve/emu/params.c). */
 #include "../../drivers/gve/emu/params.h"
 #include "../../include/uapi/linux/gve_emu.h"
+
+/* The devmem core's abstractions (dma_buf, scatterlist, netmem, mp, ...). */
+#include "net_ext_devmem.h"

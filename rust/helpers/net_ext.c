@@ -240,6 +240,7 @@ void rust_helper_net_ext_skb_unmap(struct device *dev, dma_addr_t addr, u32 len,
 }
 
 #include "net_ext_mem.c"
+#include "net_ext_devmem.c"
 
 unsigned int rust_helper_net_ext_skb_max_frags(void)
 {

@@ -5,14 +5,21 @@
 //! This module is joined to the kernel crate by `patches/0002` and lives in
 //! the devmem-rs tree under `rust/kernel/net_ext/`.
 
+pub mod bench;
 pub mod bh;
 pub mod devmem_uapi;
 pub mod dma;
+pub mod dma_buf;
 pub mod emu_nic;
 pub mod emu_packet;
 pub mod ethtool;
 pub mod genl;
+pub mod global;
+pub mod mp;
 pub mod napi;
 pub mod netdev;
+pub mod netmem;
 pub mod page_pool;
 pub mod queue_mgmt;
+pub mod scatterlist;
+pub mod xarray;
