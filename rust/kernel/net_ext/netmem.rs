@@ -183,8 +183,7 @@ impl NetIovArea {
 
     /// The `netmem_ref` of `net_iov` `i` (its address, tagged `NET_IOV`).
     pub fn netmem(&self, i: usize) -> Option<bindings::netmem_ref> {
-        self.get(i)
-            .map(|p| p as usize | 1)
+        self.get(i).map(|p| p as usize | 1)
     }
 
     /// The index of `netmem` if it is a `net_iov` of this area.
