@@ -115,11 +115,13 @@ impl FreeStack {
     }
 
     /// Stops handing out indices (releases still work).
+    #[cfg_attr(not(CONFIG_NET_DEVMEM_CORE_RUST), allow(dead_code))]
     pub(crate) fn close(&self) {
         self.open.store(false, Ordering::Relaxed);
     }
 
     /// Number of indices.
+    #[cfg_attr(not(CONFIG_NET_DEVMEM_CORE_RUST), allow(dead_code))]
     pub(crate) fn total(&self) -> u32 {
         self.next.len() as u32
     }

@@ -18,8 +18,6 @@ and reads commands on stdin, answering each with one line on stdout
                     space), keep each frag's token or give it back; bytes
                     of readable skbs (queue not bound) are taken too
                                                       -> ok BYTES FRAGS HELD
-  cycles N          N times: bind-rx on a new netlink socket, close it;
-                    the ids must grow                 -> ok FIRST LAST
   give              SO_DEVMEM_DONTNEED every held token -> ok FREED
   close-nl          close the netlink socket (unbind) -> ok
   close-dmabuf      close the dma-buf fd and its mmap -> ok
@@ -172,27 +170,6 @@ class Receiver:
         found = [x for x in queues + nl.page_pool_get({}, dump=True) if x.get("dmabuf") == ident]
         return f"{len(found)} {json.dumps(found, separators=(',', ':'))}" if found else "0"
 
-    def cycles(self, n):
-        fd = udmabuf(self.size)
-        ids = []
-        # One family (parsing its spec is slow), a new socket per bind.
-        nl = YnlFamily(spec("netdev"))
-        try:
-            for _ in range(n):
-                rsp = nl.bind_rx({"ifindex": self.ifindex, "fd": fd,
-                                  "queues": [{"id": self.queue, "type": "rx"}]})
-                ids.append(rsp["id"])
-                nl.sock.close()
-                nl.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)  # GENERIC
-                for opt in (10, 11, 12):  # NETLINK_CAP_ACK, _EXT_ACK, _GET_STRICT_CHK
-                    nl.sock.setsockopt(270, opt, 1)  # SOL_NETLINK
-        finally:
-            nl.sock.close()
-            os.close(fd)
-        if any(b <= a for a, b in zip(ids, ids[1:])):
-            raise ValueError(f"ids not growing: {ids}")
-        return f"{ids[0]} {ids[-1]}"
-
 
 def main():
     ifname, queue, addr, port, size = sys.argv[1:6]
@@ -202,7 +179,6 @@ def main():
         "listen": lambda a: r.listen(),
         "accept": lambda a: r.accept(),
         "recv": lambda a: r.recv(int(a[0]), a[1] == "hold", "noverify" not in a),
-        "cycles": lambda a: r.cycles(int(a[0])),
         "dumps": lambda a: r.dumps(int(a[0])),
         "give": lambda a: r.give(),
         "close-nl": lambda a: r.close_nl(),
