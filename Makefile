@@ -18,14 +18,16 @@
 #                 clone, as root of a bare Debian 12 (debootstrap) root
 #
 # Settings (environment or make variables): DEVMEM_CACHE (build cache,
-# default ~/.cache/devmem-rs), JOBS, DEVMEM_ACCEL (tcg|kvm), DEVMEM_VM_MEM.
+# default ~/.cache/devmem-rs), JOBS, DEVMEM_ACCEL (tcg|kvm), DEVMEM_VM_MEM,
+# CORE (rust, the default, or c: upstream's C devmem core, built in
+# $DEVMEM_CACHE/build-c).
 #
 # When this directory is joined to a kernel tree as devmem-rs/, Kbuild
 # (not this Makefile) describes its objects.
 
 SHELL := /bin/bash
 S := $(CURDIR)/scripts
-export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM TESTS QUICK
+export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM TESTS QUICK CORE
 
 .PHONY: all run test setup kernel ncdevmem vm clippy patches-check fresh-check bench
 

@@ -9,7 +9,14 @@ DEVMEM_CACHE=${DEVMEM_CACHE:-$HOME/.cache/devmem-rs}
 DEVMEM_TOOLS=${DEVMEM_TOOLS:-$DEVMEM_CACHE/tools}
 KVER=${KVER:-6.12}
 KSRC=${KSRC:-$DEVMEM_CACHE/linux-source-$KVER}
-KOBJ=${KOBJ:-$DEVMEM_CACHE/build}
+# Which devmem core the kernel is built with: rust (default) or c
+# (upstream's net/core/devmem.c), each in its own build directory.
+CORE=${CORE:-rust}
+case $CORE in
+rust) KOBJ=${KOBJ:-$DEVMEM_CACHE/build} ;;
+c) KOBJ=${KOBJ:-$DEVMEM_CACHE/build-c} ;;
+*) echo "env: CORE must be rust or c, not '$CORE'" >&2; return 2 ;;
+esac
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 KRUSTC=${KRUSTC:-/usr/bin/rustc}
 # The Rust standard library's source, matching $KRUSTC. Derived from an

@@ -83,17 +83,19 @@ patches_check() {
 
 config() {
 	local obj=${1:-$KOBJ}
-	local frag=$DEVMEM_SRC/config/devmem-rs.config
+	local frags=("$DEVMEM_SRC/config/devmem-rs.config")
 	local stamp=$obj/.devmem-rs-config
 	local want
-	want=$(cat "$frag" "$DEVMEM_SRC/Kconfig" | sha256sum | cut -d' ' -f1)
+	# CORE=c: upstream's C devmem core instead of ours.
+	[ "$CORE" = c ] && frags+=("$DEVMEM_SRC/config/core-c.config")
+	want=$(cat "${frags[@]}" "$DEVMEM_SRC/Kconfig" | sha256sum | cut -d' ' -f1)
 	mkdir -p "$obj"
 	if [ -f "$obj/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 		return 0
 	fi
-	log "configuring $obj (tinyconfig + config/devmem-rs.config)"
+	log "configuring $obj (tinyconfig + ${frags[*]##*/}, $CORE devmem core)"
 	KOBJ=$obj kmake -s tinyconfig >/dev/null
-	(cd "$obj" && "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$obj" .config "$frag" >/dev/null)
+	(cd "$obj" && "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$obj" .config "${frags[@]}" >/dev/null)
 	KOBJ=$obj kmake -s olddefconfig >/dev/null
 	# A symbol whose dependencies are not met is dropped silently by
 	# Kconfig: refuse to build with a configuration we did not ask for.
@@ -105,7 +107,8 @@ config() {
 		CONFIG_*=*) sym=${line%%=*}; val=${line#*=}
 			grep -qx "$sym=$val" "$obj/.config" || { log "$sym=$val did not stick"; bad=1; } ;;
 		esac
-	done < "$frag"
+	done < <(cat "${frags[@]}" | awk -F= '/^CONFIG_/ { v[$1] = $0; if (!($1 in o)) o[$1] = n++ }
+		END { for (k in v) print o[k], v[k] }' | sort -n | cut -d' ' -f2-)
 	[ $bad = 0 ] || { log "configuration fragment not satisfied"; return 1; }
 	echo "$want" > "$stamp"
 }

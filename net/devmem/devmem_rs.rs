@@ -2,12 +2,20 @@
 
 //! Device Memory TCP core in Rust.
 //!
-//! Crate root: declares the core's modules and its `module!`; the module
-//! owns the registration of the `devmem` generic netlink family.
+//! Crate root: declares the core's modules and its `module!`. With
+//! `CONFIG_NET_DEVMEM_CORE_RUST` the crate is the devmem core of the kernel
+//! (`binding.rs`: the functions the rest of Linux 6.12 calls and the
+//! memory provider); with `CONFIG_NET_DEVMEM_CORE_C` upstream's
+//! `net/core/devmem.c` serves bindings and only the `devmem` family is
+//! ours. The module owns the family's registration either way.
 
 use kernel::net_ext::genl;
 use kernel::prelude::*;
 
+mod bench;
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+mod binding;
+mod freestack;
 mod netlink;
 
 module! {
@@ -24,8 +32,14 @@ struct DevmemCore {
 
 impl kernel::Module for DevmemCore {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+        binding::STATE.set(KBox::pin_init(binding::State::new(), GFP_KERNEL)?)?;
         let family = genl::Registration::new(module, ())?;
-        pr_info!("Device Memory TCP core in Rust: genetlink family 'devmem' registered\n");
+        if cfg!(CONFIG_NET_DEVMEM_CORE_RUST) {
+            pr_info!("Device Memory TCP core in Rust: bind-rx served by the Rust core (implementation: rust); genetlink family 'devmem' registered\n");
+        } else {
+            pr_info!("Device Memory TCP core in Rust: bind-rx served by the C core, net/core/devmem.c (implementation: c); genetlink family 'devmem' registered\n");
+        }
         Ok(DevmemCore { _family: family })
     }
 }

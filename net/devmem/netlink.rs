@@ -8,11 +8,13 @@
 use kernel::bindings;
 use kernel::c_str;
 use kernel::net_ext::devmem_uapi as uapi;
-use kernel::net_ext::genl::{self, Info, Op, Perm};
+use kernel::net_ext::genl::{self, AttrPolicy, Info, Op, Perm};
 use kernel::prelude::*;
 
 /// Commands, as in the spec.
 const CMD_CAPS_GET: u8 = bindings::DEVMEM_CMD_CAPS_GET as u8;
+const CMD_BINDING_GET: u8 = bindings::DEVMEM_CMD_BINDING_GET as u8;
+const CMD_ALLOC_BENCH: u8 = bindings::DEVMEM_CMD_ALLOC_BENCH as u8;
 
 /// Attributes of the `caps` set.
 mod caps {
@@ -25,7 +27,55 @@ mod caps {
     pub(super) const DMABUF_CMSG_SIZE: u16 = bindings::DEVMEM_A_CAPS_DMABUF_CMSG_SIZE as u16;
     pub(super) const MAX_DONTNEED_TOKENS: u16 = bindings::DEVMEM_A_CAPS_MAX_DONTNEED_TOKENS as u16;
     pub(super) const MAX_DONTNEED_FRAGS: u16 = bindings::DEVMEM_A_CAPS_MAX_DONTNEED_FRAGS as u16;
+    pub(super) const IMPLEMENTATION: u16 = bindings::DEVMEM_A_CAPS_IMPLEMENTATION as u16;
 }
+
+/// Attributes of the `binding` set.
+#[cfg_attr(not(CONFIG_NET_DEVMEM_CORE_RUST), allow(dead_code))]
+mod binding {
+    use kernel::bindings;
+    pub(super) const ID: u16 = bindings::DEVMEM_A_BINDING_ID as u16;
+    pub(super) const IFINDEX: u16 = bindings::DEVMEM_A_BINDING_IFINDEX as u16;
+    pub(super) const DMABUF_SIZE: u16 = bindings::DEVMEM_A_BINDING_DMABUF_SIZE as u16;
+    pub(super) const NIOVS: u16 = bindings::DEVMEM_A_BINDING_NIOVS as u16;
+    pub(super) const NIOVS_IN_USE: u16 = bindings::DEVMEM_A_BINDING_NIOVS_IN_USE as u16;
+    pub(super) const ALLOC_FAILURES: u16 = bindings::DEVMEM_A_BINDING_ALLOC_FAILURES as u16;
+    pub(super) const MAPPED: u16 = bindings::DEVMEM_A_BINDING_MAPPED as u16;
+    pub(super) const PAD: u16 = bindings::DEVMEM_A_BINDING_PAD as u16;
+}
+
+/// Attributes of the `bench` set.
+mod bench {
+    use kernel::bindings;
+    pub(super) const NIOVS: u16 = bindings::DEVMEM_A_BENCH_NIOVS as u16;
+    pub(super) const BATCH: u16 = bindings::DEVMEM_A_BENCH_BATCH as u16;
+    pub(super) const MSECS: u16 = bindings::DEVMEM_A_BENCH_MSECS as u16;
+    pub(super) const OPS: u16 = bindings::DEVMEM_A_BENCH_OPS as u16;
+    pub(super) const NSECS: u16 = bindings::DEVMEM_A_BENCH_NSECS as u16;
+    pub(super) const GENPOOL_OPS: u16 = bindings::DEVMEM_A_BENCH_GENPOOL_OPS as u16;
+    pub(super) const GENPOOL_NSECS: u16 = bindings::DEVMEM_A_BENCH_GENPOOL_NSECS as u16;
+    pub(super) const PAD: u16 = bindings::DEVMEM_A_BENCH_PAD as u16;
+}
+
+/// Limits of `alloc-bench` (the spec's checks; the policy holds only
+/// small bounds).
+const BENCH_MAX_NIOVS: u32 = 1 << 20;
+const BENCH_MAX_MSECS: u32 = 60_000;
+
+/// The core serving `bind-rx` (`enum devmem_implementation`).
+pub(crate) const IMPLEMENTATION: u32 = if cfg!(CONFIG_NET_DEVMEM_CORE_RUST) {
+    bindings::devmem_implementation_DEVMEM_IMPLEMENTATION_RUST
+} else {
+    bindings::devmem_implementation_DEVMEM_IMPLEMENTATION_C
+};
+
+static BINDING_POLICY: [AttrPolicy; 2] = [AttrPolicy::unused(), AttrPolicy::u32_min(1)];
+static BENCH_POLICY: [AttrPolicy; 4] = [
+    AttrPolicy::unused(),
+    AttrPolicy::u32_min(1),
+    AttrPolicy::u32_min(1),
+    AttrPolicy::u32_min(1),
+];
 
 /// The `devmem` family.
 pub(crate) struct DevmemFamily;
@@ -35,21 +85,35 @@ impl genl::Family for DevmemFamily {
 
     const NAME: &'static CStr = c_str!("devmem");
     const VERSION: u32 = bindings::DEVMEM_FAMILY_VERSION;
-    const OPS: &'static [Op] = &[Op {
-        cmd: CMD_CAPS_GET,
-        perm: Perm::Any,
-        policy: &[],
-    }];
+    const OPS: &'static [Op] = &[
+        Op {
+            cmd: CMD_CAPS_GET,
+            perm: Perm::Any,
+            policy: &[],
+        },
+        Op {
+            cmd: CMD_BINDING_GET,
+            perm: Perm::Admin,
+            policy: &BINDING_POLICY,
+        },
+        Op {
+            cmd: CMD_ALLOC_BENCH,
+            perm: Perm::Admin,
+            policy: &BENCH_POLICY,
+        },
+    ];
 
     fn doit(_data: &(), cmd: u8, info: &Info<'_>) -> Result {
         match cmd {
             CMD_CAPS_GET => caps_get(info),
+            CMD_BINDING_GET => binding_get(info),
+            CMD_ALLOC_BENCH => alloc_bench(info),
             _ => Err(EOPNOTSUPP),
         }
     }
 }
 
-/// `caps-get`: the devmem user ABI this kernel speaks.
+/// `caps-get`: the devmem user ABI this kernel speaks, and its core.
 fn caps_get(info: &Info<'_>) -> Result {
     info.reply(|msg| {
         msg.put_u32(caps::FAMILY_VERSION, bindings::DEVMEM_FAMILY_VERSION)?;
@@ -62,6 +126,67 @@ fn caps_get(info: &Info<'_>) -> Result {
             core::mem::size_of::<uapi::DmabufCmsg>() as u32,
         )?;
         msg.put_u32(caps::MAX_DONTNEED_TOKENS, uapi::MAX_DONTNEED_TOKENS as u32)?;
-        msg.put_u32(caps::MAX_DONTNEED_FRAGS, uapi::MAX_DONTNEED_FRAGS as u32)
+        msg.put_u32(caps::MAX_DONTNEED_FRAGS, uapi::MAX_DONTNEED_FRAGS as u32)?;
+        msg.put_u32(caps::IMPLEMENTATION, IMPLEMENTATION)
+    })
+}
+
+/// `binding-get`: counters of a binding of the Rust core.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn binding_get(info: &Info<'_>) -> Result {
+    let Some(id) = info.attr(binding::ID) else {
+        info.set_err_missing(binding::ID, c_str!("binding id missing"));
+        return Err(EINVAL);
+    };
+    let id = id.get_u32();
+    let st = crate::binding::STATE.get().ok_or(EOPNOTSUPP)?;
+    let Some(b) = st.get(id) else {
+        info.set_err_msg(c_str!("no binding with this id"));
+        return Err(ENOENT);
+    };
+    info.reply(|msg| {
+        msg.put_u32(binding::ID, id)?;
+        msg.put_u32(binding::IFINDEX, b.ifindex() as u32)?;
+        msg.put_u64(binding::DMABUF_SIZE, b.size() as u64, binding::PAD)?;
+        msg.put_u32(binding::NIOVS, b.free.total())?;
+        msg.put_u32(binding::NIOVS_IN_USE, b.free.in_use())?;
+        msg.put_u64(binding::ALLOC_FAILURES, b.free.failures(), binding::PAD)?;
+        msg.put_u32(binding::MAPPED, b.mapped().into())
+    })
+}
+
+/// `binding-get` with the C core: its bindings are not ours to report.
+#[cfg(not(CONFIG_NET_DEVMEM_CORE_RUST))]
+fn binding_get(info: &Info<'_>) -> Result {
+    info.set_err_msg(c_str!("bindings are served by the C core"));
+    Err(EOPNOTSUPP)
+}
+
+/// `alloc-bench`: our allocator against gen_pool.
+fn alloc_bench(info: &Info<'_>) -> Result {
+    let get = |attr, name| match info.attr(attr) {
+        Some(a) => Ok(a.get_u32()),
+        None => {
+            info.set_err_missing(attr, name);
+            Err(EINVAL)
+        }
+    };
+    let niovs = get(bench::NIOVS, c_str!("niovs missing"))?;
+    let batch = get(bench::BATCH, c_str!("batch missing"))?;
+    let msecs = get(bench::MSECS, c_str!("msecs missing"))?;
+    if niovs > BENCH_MAX_NIOVS || batch > BENCH_MAX_NIOVS || msecs > BENCH_MAX_MSECS {
+        info.set_err_msg(c_str!("niovs, batch or msecs out of range"));
+        return Err(ERANGE);
+    }
+    if batch > niovs {
+        info.set_err_msg(c_str!("batch larger than niovs"));
+        return Err(EINVAL);
+    }
+    let r = crate::bench::run(niovs, batch, msecs)?;
+    info.reply(|msg| {
+        msg.put_u64(bench::OPS, r.ops, bench::PAD)?;
+        msg.put_u64(bench::NSECS, r.nsecs, bench::PAD)?;
+        msg.put_u64(bench::GENPOOL_OPS, r.genpool_ops, bench::PAD)?;
+        msg.put_u64(bench::GENPOOL_NSECS, r.genpool_nsecs, bench::PAD)
     })
 }

@@ -45,3 +45,6 @@ const size_t RUST_CONST_HELPER_NLMSG_GOODSIZE = NLMSG_GOODSIZE;
  * check).
  */
 const size_t RUST_CONST_HELPER_SKB_PROTOCOL_OFFSET = offsetof(struct sk_buff, protocol);
+
+/* The devmem core's abstractions (dma_buf, scatterlist, netmem, mp, ...). */
+#include "net_ext_devmem.h"

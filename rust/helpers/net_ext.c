@@ -374,3 +374,5 @@ void rust_helper_page_pool_dma_sync_netmem_for_cpu(const struct page_pool *pool,
 {
 	page_pool_dma_sync_netmem_for_cpu(pool, netmem, offset, dma_sync_size);
 }
+
+#include "net_ext_devmem.c"

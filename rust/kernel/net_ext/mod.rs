@@ -5,12 +5,17 @@
 //! This module is joined to the kernel crate by `patches/0002` and lives in
 //! the devmem-rs tree under `rust/kernel/net_ext/`.
 
+pub mod bench;
 pub mod devmem_uapi;
 pub mod dma;
+pub mod dma_buf;
 pub mod ethtool;
 pub mod genl;
+pub mod global;
+pub mod mp;
 pub mod napi;
 pub mod netdev;
+pub mod netmem;
 pub mod page_pool;
 #[cfg(CONFIG_ARCH_HAS_DMA_OPS)]
 pub mod platform;
@@ -18,3 +23,5 @@ pub mod queue_mgmt;
 pub mod rtnl;
 pub mod skb;
 pub mod sync;
+pub mod scatterlist;
+pub mod xarray;

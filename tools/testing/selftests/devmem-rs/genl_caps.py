@@ -29,12 +29,16 @@ ABI_6_12 = {
     "max-dontneed-frags": 1024,
 }
 
+# The devmem core serving bind-rx: make test builds the one CORE names.
+CORE = os.environ.get("CORE", "rust")
+CAPS = dict(ABI_6_12, implementation=CORE)
+
 
 def caps_get_lib() -> None:
     """caps-get through the ynl library, spec validated by its schema."""
     fam = YnlFamily(SPEC)
     caps = fam.caps_get({})
-    for key, val in ABI_6_12.items():
+    for key, val in CAPS.items():
         ksft_eq(caps.get(key), val, comment=key)
 
 
@@ -43,7 +47,7 @@ def caps_get_cli() -> None:
     out = subprocess.run([sys.executable, os.path.join(KSRC, "tools/net/ynl/cli.py"),
                           "--spec", SPEC, "--do", "caps-get", "--output-json"],
                          check=True, capture_output=True, text=True).stdout
-    ksft_eq(json.loads(out), ABI_6_12)
+    ksft_eq(json.loads(out), CAPS)
 
 
 def family_registered() -> None:
@@ -54,8 +58,19 @@ def family_registered() -> None:
     ksft_eq(fam["version"], 1)
     # An indexed array: a list of {index: {"id": cmd, "flags": {...}}}.
     ops = {op["id"]: op["flags"] for item in fam["ops"] for op in item.values()}
-    ksft_in(1, ops)
-    ksft_true("cmd-cap-do" in ops[1], comment=str(ops[1]))
+    for cmd in (1, 2, 3):  # caps-get, binding-get, alloc-bench
+        ksft_in(cmd, ops)
+        ksft_true("cmd-cap-do" in ops[cmd], comment=str(ops[cmd]))
+    ksft_true("admin-perm" not in ops[1], comment="caps-get is for anyone")
+    ksft_true("admin-perm" in ops[2] and "admin-perm" in ops[3], comment=str(ops))
+
+
+def implementation_in_boot_log() -> None:
+    """The boot log says which core serves bind-rx, as caps-get does."""
+    log = subprocess.run(["dmesg"], check=True, capture_output=True, text=True).stdout
+    lines = [l for l in log.splitlines() if "devmem_rs: Device Memory TCP core" in l]
+    ksft_eq(len(lines), 1, comment=str(lines))
+    ksft_true(f"(implementation: {CORE})" in lines[0], comment=lines[0])
 
 
 def unknown_cmd() -> None:
@@ -72,7 +87,8 @@ def unknown_cmd() -> None:
 
 
 def main() -> None:
-    ksft_run([caps_get_lib, caps_get_cli, family_registered, unknown_cmd])
+    ksft_run([caps_get_lib, caps_get_cli, family_registered, implementation_in_boot_log,
+              unknown_cmd])
     ksft_exit()
 
 

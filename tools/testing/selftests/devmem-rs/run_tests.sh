@@ -9,6 +9,9 @@
 #   run_tests.sh [-o DIR] [TEST...]
 set -u
 cd "$(dirname "$0")"
+# Python test output reaches the log line by line, also from a test that
+# times out.
+export PYTHONUNBUFFERED=1
 outdir=
 if [ "${1:-}" = -o ]; then
 	outdir=$2
@@ -20,6 +23,10 @@ if [ ${#tests[@]} = 0 ]; then
 	read -r -a tests <<< "$(sed -n 's/^TEST_PROGS := //p' Makefile)"
 fi
 
+# Per program, as kselftest's settings file says (or KSFT_TIMEOUT).
+tmo=${KSFT_TIMEOUT:-$(sed -n 's/^timeout=//p' settings 2>/dev/null)}
+tmo=${tmo:-300}
+
 summary() { echo "$@"; [ -z "$outdir" ] || echo "$@" >> "$outdir/summary.tap"; }
 [ -z "$outdir" ] || : > "$outdir/summary.tap"
 summary "TAP version 13"
@@ -30,7 +37,7 @@ for t in "${tests[@]}"; do
 	n=$((n + 1))
 	echo "# selftests: devmem-rs: $t"
 	log=$(mktemp)
-	timeout --foreground -k 10 "${KSFT_TIMEOUT:-600}" "./$t" 2>&1 | tee "$log" | sed 's/^/# /'
+	timeout --foreground -k 10 "$tmo" "./$t" 2>&1 | tee "$log" | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	[ -z "$outdir" ] || cp "$log" "$outdir/$t.tap"
 	rm -f "$log"

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Wrappers of inline C functions and macros, and of page-pool internals,
+ * used by the devmem core's abstractions: kernel::net_ext::{dma_buf,
+ * scatterlist, xarray, mp}. Included from rust/helpers/net_ext.c.
+ *
+ * The memory provider helpers call two functions private to the page pool
+ * (page_pool_set_pp_info(), page_pool_clear_pp_info(), declared in
+ * net/core/page_pool_priv.h) and a page-pool tracepoint, as the C devmem
+ * core (net/core/devmem.c) does: Rust in 6.12 can call neither a tracepoint
+ * nor a function whose prototype lives in a private header.
+ */
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/genalloc.h>
+#include <linux/netdevice.h>
+#include <linux/scatterlist.h>
+#include <linux/xarray.h>
+#include <net/netdev_rx_queue.h>
+#include <net/netlink.h>
+#include <net/netmem.h>
+#include <net/page_pool/memory_provider.h>
+#include <net/page_pool/types.h>
+#include <trace/events/page_pool.h>
+#include <../net/core/page_pool_priv.h>
+
+/* xarray (kernel::net_ext::xarray) */
+void rust_helper_net_ext_xa_init_alloc1(struct xarray *xa)
+{
+	xa_init_flags(xa, XA_FLAGS_ALLOC1);
+}
+
+void rust_helper_net_ext_xa_lock(struct xarray *xa)
+{
+	xa_lock(xa);
+}
+
+void rust_helper_net_ext_xa_unlock(struct xarray *xa)
+{
+	xa_unlock(xa);
+}
+
+/* An id in [1, U32_MAX] for @entry, searched from *@next on (xa_lock held). */
+int rust_helper_net_ext_xa_alloc_cyclic_locked(struct xarray *xa, u32 *id, void *entry,
+					       u32 *next, gfp_t gfp)
+{
+	return __xa_alloc_cyclic(xa, id, entry, XA_LIMIT(1, U32_MAX), next, gfp);
+}
+
+/* dma-buf (kernel::net_ext::dma_buf) */
+void rust_helper_net_ext_get_dma_buf(struct dma_buf *dmabuf)
+{
+	get_dma_buf(dmabuf);
+}
+
+/* scatterlist (kernel::net_ext::scatterlist) */
+dma_addr_t rust_helper_net_ext_sg_dma_address(struct scatterlist *sg)
+{
+	return sg_dma_address(sg);
+}
+
+unsigned int rust_helper_net_ext_sg_dma_len(struct scatterlist *sg)
+{
+	return sg_dma_len(sg);
+}
+
+void rust_helper_net_ext_sg_set_page(struct scatterlist *sg, struct page *page,
+				     unsigned int len, unsigned int offset)
+{
+	sg_set_page(sg, page, len, offset);
+}
+
+void rust_helper_net_ext_dma_unmap_sgtable(struct device *dev, struct sg_table *sgt,
+					   enum dma_data_direction dir)
+{
+	dma_unmap_sgtable(dev, sgt, dir, 0);
+}
+
+/* netdev, rx queues and extack (kernel::net_ext::mp) */
+void rust_helper_net_ext_dev_hold(struct net_device *dev)
+{
+	dev_hold(dev);
+}
+
+void rust_helper_net_ext_dev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+int rust_helper_net_ext_dev_to_node(struct net_device *dev)
+{
+	return dev_to_node(&dev->dev);
+}
+
+struct device *rust_helper_net_ext_netdev_parent(struct net_device *dev)
+{
+	return dev->dev.parent;
+}
+
+void rust_helper_net_ext_extack_set_msg(struct netlink_ext_ack *extack, const char *msg)
+{
+	if (extack)
+		extack->_msg = msg;
+}
+
+/* The memory provider of rx queue @idx (< num_rx_queues), RTNL held. */
+const struct memory_provider_ops *rust_helper_net_ext_rxq_mp_ops(struct net_device *dev,
+								 u32 idx, void **priv)
+{
+	struct netdev_rx_queue *rxq = __netif_get_rx_queue(dev, idx);
+
+	*priv = rxq->mp_params.mp_priv;
+	return rxq->mp_params.mp_ops;
+}
+
+void rust_helper_net_ext_rxq_set_mp(struct net_device *dev, u32 idx,
+				    const struct memory_provider_ops *ops, void *priv)
+{
+	struct netdev_rx_queue *rxq = __netif_get_rx_queue(dev, idx);
+
+	rxq->mp_params.mp_priv = priv;
+	rxq->mp_params.mp_ops = ops;
+}
+
+bool rust_helper_net_ext_rxq_has_xsk_pool(struct net_device *dev, u32 idx)
+{
+#ifdef CONFIG_XDP_SOCKETS
+	return !!__netif_get_rx_queue(dev, idx)->pool;
+#else
+	return false;
+#endif
+}
+
+u32 rust_helper_net_ext_num_rx_queues(const struct net_device *dev)
+{
+	return dev->num_rx_queues;
+}
+
+u32 rust_helper_net_ext_real_num_rx_queues(const struct net_device *dev)
+{
+	return dev->real_num_rx_queues;
+}
+
+/* The binding's socket list entry, unlinked if netdev-genl linked it. */
+void rust_helper_net_ext_list_del_if_linked(struct list_head *entry)
+{
+	if (entry->next)
+		list_del(entry);
+}
+
+/* memory provider callbacks (kernel::net_ext::mp) */
+void *rust_helper_net_ext_pp_mp_priv(const struct page_pool *pool)
+{
+	return pool->mp_priv;
+}
+
+unsigned int rust_helper_net_ext_pp_order(const struct page_pool *pool)
+{
+	return pool->p.order;
+}
+
+/* net_iovs carry dma-buf addresses, never synced through the DMA API. */
+void rust_helper_net_ext_pp_disable_dma_sync(struct page_pool *pool)
+{
+	pool->dma_sync = false;
+	pool->dma_sync_for_cpu = false;
+}
+
+/* Sets up a net_iov of a new binding: its chunk owner and DMA address. */
+bool rust_helper_net_ext_niov_init(struct net_iov *niov,
+				   struct dmabuf_genpool_chunk_owner *owner,
+				   dma_addr_t addr)
+{
+	niov->owner = owner;
+	/* True if the address does not fit (32-bit with 64-bit DMA). */
+	return page_pool_set_dma_addr_netmem(net_iov_to_netmem(niov), addr);
+}
+
+/*
+ * Hands a free net_iov to @pool, as the page pool's own slow path does for
+ * a page: pp fields reset, then owned by the pool with one reference, and
+ * counted as held (page_pool_inflight()).
+ */
+netmem_ref rust_helper_net_ext_mp_niov_handout(struct page_pool *pool, struct net_iov *niov)
+{
+	netmem_ref netmem = net_iov_to_netmem(niov);
+
+	niov->pp_magic = 0;
+	niov->pp = NULL;
+	atomic_long_set(&niov->pp_ref_count, 0);
+
+	page_pool_set_pp_info(pool, netmem);
+
+	pool->pages_state_hold_cnt++;
+	trace_page_pool_state_hold(pool, netmem, pool->pages_state_hold_cnt);
+	return netmem;
+}
+
+/*
+ * Takes back a net_iov the page pool releases (its last reference), or
+ * returns NULL (after a warning) if @netmem is not a net_iov or still has
+ * other references: then it must not be reused.
+ */
+struct net_iov *rust_helper_net_ext_mp_niov_reclaim(netmem_ref netmem)
+{
+	long refcount = atomic_long_read(netmem_get_pp_ref_count_ref(netmem));
+
+	if (WARN_ON_ONCE(!netmem_is_net_iov(netmem)))
+		return NULL;
+	if (WARN_ON_ONCE(refcount != 1))
+		return NULL;
+
+	page_pool_clear_pp_info(netmem);
+	return netmem_to_net_iov(netmem);
+}
+
+void rust_helper_net_ext_might_sleep(void)
+{
+	might_sleep();
+}
+
+/* gen_pool, for the allocator benchmark (kernel::net_ext::bench) */
+unsigned long rust_helper_net_ext_gen_pool_alloc_owner(struct gen_pool *pool, size_t size,
+						       void **owner)
+{
+	return gen_pool_alloc_owner(pool, size, owner);
+}
+
+void rust_helper_net_ext_cond_resched(void)
+{
+	cond_resched();
+}
