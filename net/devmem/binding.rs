@@ -39,7 +39,7 @@ use kernel::net_ext::dma::Direction;
 use kernel::net_ext::dma_buf::{DmaBuf, Mapping};
 use kernel::net_ext::global::Global;
 use kernel::net_ext::mp::{self, ExtAck, Installed, NetDevice, PoolInit, Provider};
-use kernel::net_ext::netdev::Rtnl;
+use kernel::net_ext::rtnl::Rtnl;
 use kernel::net_ext::xarray::XArray;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;

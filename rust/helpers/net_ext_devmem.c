@@ -78,16 +78,6 @@ void rust_helper_net_ext_dma_unmap_sgtable(struct device *dev, struct sg_table *
 }
 
 /* netdev, rx queues and extack (kernel::net_ext::mp) */
-void rust_helper_net_ext_dev_hold(struct net_device *dev)
-{
-	dev_hold(dev);
-}
-
-void rust_helper_net_ext_dev_put(struct net_device *dev)
-{
-	dev_put(dev);
-}
-
 int rust_helper_net_ext_dev_to_node(struct net_device *dev)
 {
 	return dev_to_node(&dev->dev);

@@ -37,7 +37,7 @@
 use crate::bindings;
 use crate::device::Device;
 use crate::error::{code::*, from_result, Result};
-use crate::net_ext::netdev::Rtnl;
+use crate::net_ext::rtnl::Rtnl;
 use crate::net_ext::netmem::NetIovArea;
 use crate::net_ext::scatterlist::SgTable;
 use crate::prelude::*;
@@ -69,12 +69,12 @@ unsafe impl Sync for NetDevice {}
 unsafe impl AlwaysRefCounted for NetDevice {
     fn inc_ref(&self) {
         // SAFETY: The device is valid (type invariants).
-        unsafe { bindings::net_ext_dev_hold(self.as_ptr()) };
+        unsafe { bindings::dev_hold(self.as_ptr()) };
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller gives up a reference taken by `inc_ref`.
-        unsafe { bindings::net_ext_dev_put(obj.as_ptr().cast()) };
+        unsafe { bindings::dev_put(obj.as_ptr().cast()) };
     }
 }
 
@@ -297,7 +297,8 @@ pub unsafe trait HasOps: Provider {
 /// use kernel::net_ext::dma::{self, Direction, PlatformDevice};
 /// use kernel::net_ext::dma_buf;
 /// use kernel::net_ext::mp::{self, Binding, PoolInit, Provider};
-/// use kernel::net_ext::netdev::{self, Device, Registration, SkBuff, TxResult};
+/// use kernel::net_ext::netdev::{self, Device, Registration, TxResult};
+/// use kernel::net_ext::skb::TxSkb;
 ///
 /// // A provider handing out each net_iov once, in order.
 /// struct OneShot(AtomicUsize);
@@ -331,7 +332,7 @@ pub unsafe trait HasOps: Provider {
 /// #[vtable]
 /// impl netdev::Driver for Nic {
 ///     type Data = u32;
-///     fn start_xmit(_dev: &Device<Self>, skb: SkBuff) -> TxResult {
+///     fn start_xmit(_dev: &Device<Self>, skb: TxSkb) -> TxResult {
 ///         drop(skb);
 ///         TxResult::Ok
 ///     }
@@ -349,7 +350,7 @@ pub unsafe trait HasOps: Provider {
 ///     features: netdev::Features::EMPTY,
 ///     ethtool: None,
 /// };
-/// let reg = Registration::<Nic>::new(&params, KBox::pin(0, GFP_KERNEL)?)?;
+/// let reg = Registration::<Nic>::new(&params, 0)?;
 /// let dev = reg.device().as_net_device();
 /// assert!(dev.parent().is_some_and(|p| core::ptr::eq(p, pdev.device())));
 /// mp::with_rtnl(|rtnl| {
