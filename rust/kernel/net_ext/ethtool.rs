@@ -850,6 +850,7 @@ pub trait EthtoolOps: netdev::Driver {
 ///     hw_features: Features::NTUPLE,
 ///     features: Features::EMPTY,
 ///     ethtool: Some(OpsTable::get()),
+///     stat_ops: None,
 ///     queue_mgmt: None,
 /// };
 /// let reg = Registration::<Chan>::new(&params, KBox::pin((), GFP_KERNEL)?)?;

@@ -15,4 +15,5 @@ pub mod genl;
 pub mod napi;
 pub mod netdev;
 pub mod page_pool;
+pub mod qstats;
 pub mod queue_mgmt;

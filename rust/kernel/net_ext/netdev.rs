@@ -470,6 +470,8 @@ pub struct Params<'a, T: Driver> {
     pub features: Features,
     /// Ethtool operations (`ethtool_ops`), if any.
     pub ethtool: Option<&'static crate::net_ext::ethtool::OpsTable<T>>,
+    /// Per-queue statistics (`stat_ops`), if kept.
+    pub stat_ops: Option<&'static crate::net_ext::qstats::OpsTable<T>>,
 }
 
 /// A registered Ethernet device with driver `T`; unregistered and freed
@@ -479,7 +481,8 @@ pub struct Params<'a, T: Driver> {
 ///
 /// `dev` is a registered `net_device` whose private area holds a pointer to
 /// `*data`, and whose ops are `Adapter::<T>::VTABLE` (and its ethtool ops,
-/// if any, an [`OpsTable<T>`](crate::net_ext::ethtool::OpsTable)).
+/// if any, an [`OpsTable<T>`](crate::net_ext::ethtool::OpsTable); its stat
+/// ops, if any, a [`qstats::OpsTable<T>`](crate::net_ext::qstats::OpsTable)).
 ///
 /// # Examples
 ///
@@ -514,6 +517,7 @@ pub struct Params<'a, T: Driver> {
 ///     hw_features: Features::EMPTY,
 ///     features: Features::EMPTY,
 ///     ethtool: None,
+///     stat_ops: None,
 /// };
 /// let reg = Registration::<Sink>::new(&params, KBox::pin(AtomicU64::new(0), GFP_KERNEL)?)?;
 /// assert!(reg.device().ifindex() > 0);
@@ -568,6 +572,9 @@ impl<T: Driver> Registration<T> {
             }
             if let Some(ops) = params.ethtool {
                 (*dev).ethtool_ops = ops.as_raw();
+            }
+            if let Some(ops) = params.stat_ops {
+                (*dev).stat_ops = ops.as_raw();
             }
             (*dev).hw_features |= params.hw_features.bits();
             (*dev).features |= params.features.bits();
