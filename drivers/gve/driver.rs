@@ -11,6 +11,7 @@ use kernel::net_ext::ethtool::{FlowRule, OpsTable};
 use kernel::net_ext::napi::Napi;
 use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, Stats64, TxResult};
 use kernel::net_ext::platform;
+use kernel::net_ext::qstats::{self, RxQueueStats, StatOps, TxQueueStats};
 use kernel::net_ext::queue_mgmt::{self, QueueMgmt};
 use kernel::net_ext::rtnl::Rtnl;
 use kernel::net_ext::skb::{MappedSkb, TxSkb};
@@ -43,6 +44,7 @@ impl platform::Driver for GveDriver {
             hw_features: Features::NTUPLE,
             features: Features::NTUPLE,
             ethtool: Some(OpsTable::get()),
+            stat_ops: Some(qstats::OpsTable::get()),
         };
         let reg = Registration::new(&params, Priv::new(dev, port.clone()))?;
         Ok(KBox::new(reg, GFP_KERNEL)?)
@@ -266,6 +268,41 @@ impl netdev::Driver for GveNetdev {
             crate::ethtool::clear_rules(dev.data());
         }
         Ok(())
+    }
+}
+
+/// Per-queue statistics (`netdev` family `qstats-get`). A queue reports
+/// the counters of its index over the device's life (as `ethtool -S`
+/// does); the base holds those of the indices not in use, so that the
+/// device totals equal `get_stats64`'s.
+impl StatOps for GveNetdev {
+    fn queue_stats_rx(dev: &Device<Self>, idx: u32, stats: &mut RxQueueStats<'_>) {
+        let s = dev.data().queue_stats(idx as usize);
+        stats.set_packets(s.rx_packets);
+        stats.set_bytes(s.rx_bytes);
+        stats.set_alloc_fail(s.rx_alloc_fail);
+    }
+
+    fn queue_stats_tx(dev: &Device<Self>, idx: u32, stats: &mut TxQueueStats<'_>) {
+        let s = dev.data().queue_stats(idx as usize);
+        stats.set_packets(s.tx_packets);
+        stats.set_bytes(s.tx_bytes);
+    }
+
+    fn base_stats(dev: &Device<Self>, rx: &mut RxQueueStats<'_>, tx: &mut TxQueueStats<'_>) {
+        let p = dev.data();
+        let (mut r, mut t) = (QueueStats::default(), QueueStats::default());
+        for q in dev.real_num_rx_queues() as usize..MAX_QUEUES {
+            r.add(&p.queue_stats(q));
+        }
+        for q in dev.real_num_tx_queues() as usize..MAX_QUEUES {
+            t.add(&p.queue_stats(q));
+        }
+        rx.set_packets(r.rx_packets);
+        rx.set_bytes(r.rx_bytes);
+        rx.set_alloc_fail(r.rx_alloc_fail);
+        tx.set_packets(t.tx_packets);
+        tx.set_bytes(t.tx_bytes);
     }
 }
 

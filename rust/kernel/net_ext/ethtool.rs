@@ -398,6 +398,7 @@ impl<'a> Strings<'a> {
 ///     hw_features: Features::EMPTY,
 ///     features: Features::EMPTY,
 ///     ethtool: Some(OpsTable::get()),
+///     stat_ops: None,
 /// };
 /// let reg = Registration::<Growing>::new(&params, AtomicUsize::new(0))?;
 /// // Room for one more name than the core will ask for, to see overruns.
@@ -581,6 +582,7 @@ pub trait EthtoolOps: netdev::Driver {
 ///     hw_features: Features::NTUPLE,
 ///     features: Features::EMPTY,
 ///     ethtool: Some(OpsTable::get()),
+///     stat_ops: None,
 ///     queue_mgmt: None,
 /// };
 /// let reg = Registration::<Chan>::new(&params, ())?;

@@ -19,6 +19,7 @@ pub mod netmem;
 pub mod page_pool;
 #[cfg(CONFIG_ARCH_HAS_DMA_OPS)]
 pub mod platform;
+pub mod qstats;
 pub mod queue_mgmt;
 pub mod rtnl;
 pub mod skb;

@@ -349,6 +349,7 @@ pub unsafe trait HasOps: Provider {
 ///     hw_features: netdev::Features::EMPTY,
 ///     features: netdev::Features::EMPTY,
 ///     ethtool: None,
+///     stat_ops: None,
 /// };
 /// let reg = Registration::<Nic>::new(&params, 0)?;
 /// let dev = reg.device().as_net_device();

@@ -93,6 +93,7 @@ pub trait Poll<T: netdev::Driver>: Send + Sync + 'static {
 ///     hw_features: Features::EMPTY,
 ///     features: Features::EMPTY,
 ///     ethtool: None,
+///     stat_ops: None,
 /// };
 /// let reg = Registration::<Polled>::new(&params, ())?;
 /// let refs = || {

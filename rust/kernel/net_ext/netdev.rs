@@ -340,6 +340,8 @@ pub struct Params<'a, T: Driver> {
     pub features: Features,
     /// Ethtool operations (`ethtool_ops`), if any.
     pub ethtool: Option<&'static crate::net_ext::ethtool::OpsTable<T>>,
+    /// Per-queue statistics (`stat_ops`), if kept.
+    pub stat_ops: Option<&'static crate::net_ext::qstats::OpsTable<T>>,
 }
 
 /// A registered Ethernet device with driver `T`; unregistered and freed
@@ -360,7 +362,8 @@ pub struct Params<'a, T: Driver> {
 /// ops are `Adapter::<T>::VTABLE` (its ethtool and queue-management ops,
 /// if any, are the [`ethtool::OpsTable<T>`](crate::net_ext::ethtool::OpsTable)
 /// and [`queue_mgmt::OpsTable<T>`](crate::net_ext::queue_mgmt::OpsTable) of
-/// the same `T`).
+/// the same `T`; its stat ops, if any, the
+/// [`qstats::OpsTable<T>`](crate::net_ext::qstats::OpsTable) of that `T`).
 ///
 /// # Examples
 ///
@@ -396,6 +399,7 @@ pub struct Params<'a, T: Driver> {
 ///     hw_features: Features::EMPTY,
 ///     features: Features::EMPTY,
 ///     ethtool: None,
+///     stat_ops: None,
 /// };
 /// let reg = Registration::<Sink>::new(&params, AtomicU64::new(0))?;
 /// assert!(reg.device().ifindex() > 0);
@@ -500,6 +504,9 @@ impl<T: Driver> Registration<T> {
             }
             if let Some(ops) = params.ethtool {
                 (*raw).ethtool_ops = ops.as_raw();
+            }
+            if let Some(ops) = params.stat_ops {
+                (*raw).stat_ops = ops.as_raw();
             }
             if params.max_mtu != 0 {
                 (*raw).max_mtu = params.max_mtu;

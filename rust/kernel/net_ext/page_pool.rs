@@ -207,6 +207,7 @@ impl<'a> RxQueue<'a> {
 ///     hw_features: netdev::Features::EMPTY,
 ///     features: netdev::Features::EMPTY,
 ///     ethtool: None,
+///     stat_ops: None,
 /// };
 /// let reg = Registration::<Nic>::new(&params, 0)?;
 /// assert!(RxQueue::new(reg.device(), 2).is_err());

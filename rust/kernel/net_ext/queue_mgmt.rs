@@ -144,6 +144,7 @@ pub trait QueueMgmt: netdev::Driver {
 ///     hw_features: Features::EMPTY,
 ///     features: Features::EMPTY,
 ///     ethtool: None,
+///     stat_ops: None,
 /// };
 /// let reg = Registration::<Restartable>::new(&params, Calls::default())?;
 /// let ifindex = reg.device().ifindex();

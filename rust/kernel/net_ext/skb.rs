@@ -336,6 +336,7 @@ impl Deref for RxSkb {
 ///     hw_features: Features::EMPTY,
 ///     features: Features::EMPTY,
 ///     ethtool: None,
+///     stat_ops: None,
 /// };
 /// let reg = Registration::<Seen>::new(&params, AtomicU32::new(0))?;
 /// // SAFETY: The skb is allocated and filled as a protocol would; the

@@ -201,6 +201,7 @@ pub enum RxAction {
 ///     hw_features: Features::NTUPLE,
 ///     features: Features::NTUPLE,
 ///     ethtool: Some(OpsTable::get()),
+///     stat_ops: None,
 /// };
 /// let rules = try_pin_init!(Rules { rule <- new_mutex!(None) }? Error);
 /// let reg = Registration::<OneRule>::new(&params, rules)?;
