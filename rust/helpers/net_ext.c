@@ -239,7 +239,6 @@ int rust_helper_net_ext_mod_timer_in(struct timer_list *timer, unsigned long del
 	return mod_timer(timer, jiffies + delay);
 }
 
-
 /* sync */
 void rust_helper_spin_lock_bh(spinlock_t *lock)
 {

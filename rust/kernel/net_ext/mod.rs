@@ -22,7 +22,7 @@ pub mod platform;
 pub mod qstats;
 pub mod queue_mgmt;
 pub mod rtnl;
+pub mod scatterlist;
 pub mod skb;
 pub mod sync;
-pub mod scatterlist;
 pub mod xarray;

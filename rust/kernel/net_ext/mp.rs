@@ -37,8 +37,8 @@
 use crate::bindings;
 use crate::device::Device;
 use crate::error::{code::*, from_result, Result};
-use crate::net_ext::rtnl::Rtnl;
 use crate::net_ext::netmem::NetIovArea;
+use crate::net_ext::rtnl::Rtnl;
 use crate::net_ext::scatterlist::SgTable;
 use crate::prelude::*;
 use crate::str::CStr;
