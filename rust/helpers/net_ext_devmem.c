@@ -31,12 +31,12 @@ void rust_helper_net_ext_xa_init_alloc1(struct xarray *xa)
 	xa_init_flags(xa, XA_FLAGS_ALLOC1);
 }
 
-void rust_helper_net_ext_xa_lock(struct xarray *xa)
+void rust_helper_xa_lock(struct xarray *xa)
 {
 	xa_lock(xa);
 }
 
-void rust_helper_net_ext_xa_unlock(struct xarray *xa)
+void rust_helper_xa_unlock(struct xarray *xa)
 {
 	xa_unlock(xa);
 }
@@ -49,32 +49,27 @@ int rust_helper_net_ext_xa_alloc_cyclic_locked(struct xarray *xa, u32 *id, void 
 }
 
 /* dma-buf (kernel::net_ext::dma_buf) */
-void rust_helper_net_ext_get_dma_buf(struct dma_buf *dmabuf)
+void rust_helper_get_dma_buf(struct dma_buf *dmabuf)
 {
 	get_dma_buf(dmabuf);
 }
 
 /* scatterlist (kernel::net_ext::scatterlist) */
-dma_addr_t rust_helper_net_ext_sg_dma_address(struct scatterlist *sg)
+dma_addr_t rust_helper_sg_dma_address(struct scatterlist *sg)
 {
 	return sg_dma_address(sg);
 }
 
-unsigned int rust_helper_net_ext_sg_dma_len(struct scatterlist *sg)
-{
-	return sg_dma_len(sg);
-}
-
-void rust_helper_net_ext_sg_set_page(struct scatterlist *sg, struct page *page,
-				     unsigned int len, unsigned int offset)
+void rust_helper_sg_set_page(struct scatterlist *sg, struct page *page, unsigned int len,
+			     unsigned int offset)
 {
 	sg_set_page(sg, page, len, offset);
 }
 
-void rust_helper_net_ext_dma_unmap_sgtable(struct device *dev, struct sg_table *sgt,
-					   enum dma_data_direction dir)
+void rust_helper_dma_unmap_sgtable(struct device *dev, struct sg_table *sgt,
+				   enum dma_data_direction dir, unsigned long attrs)
 {
-	dma_unmap_sgtable(dev, sgt, dir, 0);
+	dma_unmap_sgtable(dev, sgt, dir, attrs);
 }
 
 /* netdev, rx queues and extack (kernel::net_ext::mp) */
@@ -205,19 +200,19 @@ struct net_iov *rust_helper_net_ext_mp_niov_reclaim(netmem_ref netmem)
 	return netmem_to_net_iov(netmem);
 }
 
-void rust_helper_net_ext_might_sleep(void)
+void rust_helper_might_sleep(void)
 {
 	might_sleep();
 }
 
 /* gen_pool, for the allocator benchmark (kernel::net_ext::bench) */
-unsigned long rust_helper_net_ext_gen_pool_alloc_owner(struct gen_pool *pool, size_t size,
-						       void **owner)
+unsigned long rust_helper_gen_pool_alloc_owner(struct gen_pool *pool, size_t size,
+					       void **owner)
 {
 	return gen_pool_alloc_owner(pool, size, owner);
 }
 
-void rust_helper_net_ext_cond_resched(void)
+void rust_helper_cond_resched(void)
 {
 	cond_resched();
 }

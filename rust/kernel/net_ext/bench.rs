@@ -92,7 +92,7 @@ impl GenPool {
         let mut owner = core::ptr::null_mut();
         // SAFETY: The pool is valid; `owner` is a valid out pointer.
         let addr =
-            unsafe { bindings::net_ext_gen_pool_alloc_owner(self.pool.as_ptr(), size, &mut owner) };
+            unsafe { bindings::gen_pool_alloc_owner(self.pool.as_ptr(), size, &mut owner) };
         // INVARIANT: allocated above with this size.
         (addr != 0).then_some(GenChunk {
             pool: self,
@@ -164,7 +164,7 @@ impl Drop for GenChunk<'_> {
 pub fn cond_resched() {
     // SAFETY: FFI call; only called from process context, where sleeping
     // is allowed (a debug kernel checks).
-    unsafe { bindings::net_ext_cond_resched() };
+    unsafe { bindings::cond_resched() };
 }
 
 /// A stopwatch over the monotonic clock.

@@ -85,7 +85,7 @@ impl DmaBuf {
 impl Clone for DmaBuf {
     fn clone(&self) -> Self {
         // SAFETY: We hold a reference, so the dma-buf is alive.
-        unsafe { bindings::net_ext_get_dma_buf(self.as_raw()) };
+        unsafe { bindings::get_dma_buf(self.as_raw()) };
         // INVARIANT: `get_dma_buf` took a reference for the new object.
         Self { ptr: self.ptr }
     }

@@ -789,7 +789,7 @@ pub mod ffi {
         T::destroy(&b);
         // SAFETY: FFI call, no requirement (a debug check: the last
         // reference may go here, and the final free sleeps).
-        unsafe { bindings::net_ext_might_sleep() };
+        unsafe { bindings::might_sleep() };
         drop(b);
     }
 }

@@ -103,8 +103,8 @@ impl Iterator for DmaSegments<'_> {
         // borrowed for the iterator's lifetime.
         let seg = unsafe {
             DmaSegment {
-                addr: bindings::net_ext_sg_dma_address(self.sg),
-                len: bindings::net_ext_sg_dma_len(self.sg),
+                addr: bindings::sg_dma_address(self.sg),
+                len: bindings::sg_dma_len(self.sg),
             }
         };
         self.left -= 1;
@@ -221,7 +221,7 @@ impl MappedSgTable {
         for (i, r) in ranges.iter().enumerate() {
             // SAFETY: `sg` is entry `i` of the table; the range is valid
             // (`PageRange` invariants).
-            unsafe { bindings::net_ext_sg_set_page(sg, r.page, r.len, r.offset) };
+            unsafe { bindings::sg_set_page(sg, r.page, r.len, r.offset) };
             if i + 1 < ranges.len() {
                 // SAFETY: More entries follow.
                 sg = unsafe { bindings::sg_next(sg) };
@@ -272,10 +272,11 @@ impl Drop for MappedSgTable {
         // SAFETY: By the type invariants the table is mapped for `dev` in
         // `dir`, and allocated by `sg_alloc_table`.
         unsafe {
-            bindings::net_ext_dma_unmap_sgtable(
+            bindings::dma_unmap_sgtable(
                 self.owned.dev.as_raw(),
                 sgt,
                 self.owned.dir.as_raw(),
+                0,
             );
             bindings::sg_free_table(sgt);
         }

@@ -85,7 +85,7 @@ struct Locked<'a, T: ForeignOwnable>(&'a XArray<T>);
 impl<T: ForeignOwnable> Drop for Locked<'_, T> {
     fn drop(&mut self) {
         // SAFETY: Locked by `XArray::lock`.
-        unsafe { bindings::net_ext_xa_unlock(self.0.xa.get()) };
+        unsafe { bindings::xa_unlock(self.0.xa.get()) };
     }
 }
 
@@ -102,7 +102,7 @@ impl<T: ForeignOwnable> XArray<T> {
 
     fn lock(&self) -> Locked<'_, T> {
         // SAFETY: `xa` is initialised (type invariants).
-        unsafe { bindings::net_ext_xa_lock(self.xa.get()) };
+        unsafe { bindings::xa_lock(self.xa.get()) };
         Locked(self)
     }
 
@@ -172,21 +172,27 @@ impl<T: ForeignOwnable> XArray<T> {
     pub fn find_with<R>(&self, start: u32, f: impl FnOnce(u32, T::Borrowed<'_>) -> R) -> Option<R> {
         let mut index = start as usize;
         let _lock = self.lock();
-        // SAFETY: `xa` is initialised; `xa_find` is fine under the lock;
-        // `index` is a valid in-out argument.
-        let entry = unsafe {
-            bindings::xa_find(
-                self.xa.get(),
-                &mut index,
-                u32::MAX as usize,
-                bindings::XA_PRESENT,
-            )
-        };
+        let entry = self.find_raw(&mut index);
         if entry.is_null() {
             return None;
         }
         // SAFETY: As in `get_with`.
         Some(f(index as u32, unsafe { T::borrow(entry) }))
+    }
+
+    /// The first entry with an index of at least `*index` (moved there),
+    /// or null.
+    fn find_raw(&self, index: &mut usize) -> *mut core::ffi::c_void {
+        // SAFETY: `xa` is initialised (type invariants); `xa_find` takes
+        // the RCU read lock itself; `index` is a valid in-out argument.
+        unsafe {
+            bindings::xa_find(
+                self.xa.get(),
+                index,
+                u32::MAX as usize,
+                bindings::XA_PRESENT,
+            )
+        }
     }
 }
 
@@ -194,23 +200,8 @@ impl<T: ForeignOwnable> XArray<T> {
 impl<T: ForeignOwnable> PinnedDrop for XArray<T> {
     fn drop(self: Pin<&mut Self>) {
         let mut index: usize = 0;
-        loop {
-            // SAFETY: `xa` is initialised and nobody else uses it any more.
-            let entry = unsafe {
-                bindings::xa_find(
-                    self.xa.get(),
-                    &mut index,
-                    u32::MAX as usize,
-                    bindings::XA_PRESENT,
-                )
-            };
-            if entry.is_null() {
-                break;
-            }
-            // SAFETY: As above; the entry is owned by the array.
-            unsafe { bindings::xa_erase(self.xa.get(), index) };
-            // SAFETY: Erased: its ownership is ours.
-            drop(unsafe { T::from_foreign(entry) });
+        while !self.find_raw(&mut index).is_null() {
+            drop(self.remove(index as u32));
         }
         // SAFETY: `xa` is initialised and empty; frees its nodes.
         unsafe { bindings::xa_destroy(self.xa.get()) };
