@@ -19,7 +19,7 @@ NEW_ETHTOOL=${NEW_ETHTOOL:-${DEVMEM_CACHE:-$HOME/.cache/devmem-rs}/tools/ethtool
 [ -x "$NEW_ETHTOOL" ] && "$NEW_ETHTOOL" --version > /dev/null 2>&1 || NEW_ETHTOOL=
 MIB=$((1 << 20))
 
-ktap_header 55
+ktap_header 56
 pair_setup || { ktap_skip_all "no emulated port pair (CONFIG_GVE_RS_EMU)"; exit 4; }
 trap pair_cleanup EXIT
 
@@ -262,6 +262,7 @@ ktap_check "ethtool -N delete" eb -N "$PB" delete 0
 ktap_check "ethtool -X default" eb -X "$PB" default
 ktap_check "ethtool -x: all 4 queues again" indir_within 0 3
 ktap_check "ethtool -L combined 1 works now" check_channels_set 1
+ktap_check "ethtool -L combined 4 (the default) again" check_channels_set 4
 ktap_check "TCP stream after it all, every byte verified" \
 	tcp_stream_check "$IPB" 5205 $((4 * MIB))
 ktap_finish

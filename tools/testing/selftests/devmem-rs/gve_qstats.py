@@ -127,6 +127,8 @@ def main():
         sh(f"ip link set {PA} netns {NSA} && ip -n {NSA} addr add {IPA}/24 dev {PA}"
            f" && ip -n {NSA} link set {PA} up")
         sh(f"ip addr add {IPB}/24 dev {PB} && ip link set {PB} up")
+        # The driver's default, whatever a test before left behind.
+        sh(f"ethtool -L {PB} combined 4")
         ksft_run([queues_reported, traffic_counted, fewer_channels, down])
     finally:
         subprocess.run(f"ip addr flush dev {PB}; ip link set {PB} down; ip netns del {NSA}",
