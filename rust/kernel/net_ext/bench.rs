@@ -91,8 +91,7 @@ impl GenPool {
         }
         let mut owner = core::ptr::null_mut();
         // SAFETY: The pool is valid; `owner` is a valid out pointer.
-        let addr =
-            unsafe { bindings::gen_pool_alloc_owner(self.pool.as_ptr(), size, &mut owner) };
+        let addr = unsafe { bindings::gen_pool_alloc_owner(self.pool.as_ptr(), size, &mut owner) };
         // INVARIANT: allocated above with this size.
         (addr != 0).then_some(GenChunk {
             pool: self,

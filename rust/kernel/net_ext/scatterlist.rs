@@ -272,12 +272,7 @@ impl Drop for MappedSgTable {
         // SAFETY: By the type invariants the table is mapped for `dev` in
         // `dir`, and allocated by `sg_alloc_table`.
         unsafe {
-            bindings::dma_unmap_sgtable(
-                self.owned.dev.as_raw(),
-                sgt,
-                self.owned.dir.as_raw(),
-                0,
-            );
+            bindings::dma_unmap_sgtable(self.owned.dev.as_raw(), sgt, self.owned.dir.as_raw(), 0);
             bindings::sg_free_table(sgt);
         }
     }
