@@ -26,8 +26,17 @@ tree() {
 	# Join our tree: the kernel sees it as devmem-rs/, so every edit in
 	# the work tree is picked up by an incremental build.
 	ln -sfn "$DEVMEM_SRC" "$KSRC/$DEVMEM_KDIR"
-	# Our kernel-crate additions, declared by patches/0002.
-	ln -sfn "../../$DEVMEM_KDIR/rust/kernel/net_ext" "$KSRC/rust/kernel/net_ext"
+	# Our kernel-crate additions, declared by patches/0002: each of our
+	# files under rust/kernel/ is linked at its place in the kernel's
+	# rust/kernel/ (beside upstream's net/phy.rs, sync/lock.rs, ...); links
+	# to files we no longer have go first.
+	find "$KSRC/rust/kernel" -type l -lname "*$DEVMEM_KDIR/*" -delete
+	local f up
+	while read -r f; do
+		mkdir -p "$KSRC/${f%/*}"
+		up=$(echo "${f%/*}" | sed -E 's|[^/]+|..|g')
+		ln -sfn "$up/$DEVMEM_KDIR/$f" "$KSRC/$f"
+	done < <(cd "$DEVMEM_SRC" && find rust/kernel -name '*.rs' | sort)
 	# Our netlink specs, where ynl looks for them (and their schemas).
 	for spec in "$DEVMEM_SRC"/Documentation/netlink/specs/*.yaml; do
 		ln -sfn "../../../$DEVMEM_KDIR/Documentation/netlink/specs/${spec##*/}" \

@@ -42,6 +42,8 @@ check() {
 }
 
 our_rs() { git ls-files '*.rs'; }
+# Our files of the kernel crate (patches/0002 joins them).
+our_kernel_rs() { git ls-files 'rust/kernel/*.rs'; }
 
 rustfmt_check() {
 	/usr/bin/rustfmt --check --edition 2021 --config-path "$KSRC/.rustfmt.toml" $(our_rs)
@@ -73,7 +75,9 @@ checkpatch() {
 clippy_check() {
 	local log=$LOGS/clippy-build.log
 	"$DEVMEM_SRC/scripts/kernel.sh" clippy > "$log" 2>&1 || { cat "$log"; return 1; }
-	! grep -B8 -A4 -E -- "--> .*($DEVMEM_KDIR/|rust/kernel/net_ext/)" "$log"
+	local ours
+	ours=$(our_kernel_rs | sed 's/\./\\./g' | paste -sd'|')
+	! grep -B8 -A4 -E -- "--> .*($DEVMEM_KDIR/|$ours)" "$log"
 }
 
 echo "# devmem-rs: make test, $CORE devmem core ($(date -u +%FT%TZ))"
@@ -129,7 +133,11 @@ if [[ ! " ${failed_names[*]} " =~ " host: build " ]] && [ -f "$kernel" ]; then
 		*) result 0 "kunit: $name" ;;
 		esac
 	done <<< "$kunit"
-	ours=$(echo "$kunit" | grep -c "rust_doctest_kernel_net_ext_" || true)
+	# rustdoc_test_gen names a doctest after its file: rust/kernel/net/
+	# netdev.rs gives rust_doctest_kernel_net_netdev_rs_N.
+	ours=$(our_kernel_rs | sed -E 's|^rust/||; s|[/.]|_|g; s|^|rust_doctest_|; s/$/_[0-9]+( |$)/' |
+		paste -sd'|')
+	ours=$(echo "$kunit" | sed -E 's/^ *(not )?ok [0-9]+ //' | grep -cE "^($ours)" || true)
 	[ "$ours" -gt 0 ]
 	result $? "kunit: devmem-rs doctests ran" "$ours"
 

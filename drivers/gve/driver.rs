@@ -7,16 +7,16 @@ use crate::emu::nic::{
     RSS_KEY_LEN,
 };
 use crate::queue::{Irq, QueuePoller, QueueStats, Rx};
-use kernel::net_ext::ethtool::{FlowRule, OpsTable};
-use kernel::net_ext::napi::Napi;
-use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, Stats64, TxResult};
-use kernel::net_ext::platform;
-use kernel::net_ext::qstats::{self, RxQueueStats, StatOps, TxQueueStats};
-use kernel::net_ext::queue_mgmt::{self, QueueMgmt};
-use kernel::net_ext::rtnl::Rtnl;
-use kernel::net_ext::skb::{MappedSkb, TxSkb};
-use kernel::net_ext::sync::SpinLockBh;
+use kernel::net::ethtool::{FlowRule, OpsTable};
+use kernel::net::napi::Napi;
+use kernel::net::netdev::{self, Device, Features, Params, Registration, Stats64, TxResult};
+use kernel::net::qstats::{self, RxQueueStats, StatOps, TxQueueStats};
+use kernel::net::queue_mgmt::{self, QueueMgmt};
+use kernel::net::rtnl::Rtnl;
+use kernel::net::skb::{MappedSkb, TxSkb};
+use kernel::platform;
 use kernel::prelude::*;
+use kernel::sync::SpinLockBh;
 use kernel::sync::{Arc, Mutex};
 use kernel::types::ARef;
 use kernel::{c_str, new_mutex, new_spinlock_bh};

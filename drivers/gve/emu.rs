@@ -28,7 +28,7 @@ pub(crate) use model::{rx_inline, Emulator};
 mod model {
     use super::control;
     use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
-    use kernel::net_ext::genl;
+    use kernel::net::genl;
     use kernel::prelude::*;
 
     /// Port pairs to create at boot, set by the C glue (`params.c`) from

@@ -14,12 +14,12 @@ use crate::driver::{program_rss, GveNetdev, Priv};
 use crate::emu::nic::{MAX_FLOW_RULES, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN};
 use crate::queue::{QueueStats, RX_BUFS, TX_SLOTS};
 use kernel::c_str;
-use kernel::net_ext::ethtool::{
+use kernel::net::ethtool::{
     Channels, DrvInfo, EthtoolOps, FlowRule, RingParam, RssHashFunc, RuleLocation, RuleLocs,
     RxAction, RxfhGet, RxfhSet, Strings, TcpDataSplit,
 };
-use kernel::net_ext::netdev::{self, Device, Features};
-use kernel::net_ext::rtnl::Rtnl;
+use kernel::net::netdev::{self, Device, Features};
+use kernel::net::rtnl::Rtnl;
 use kernel::prelude::*;
 
 /// A per-queue statistic: direction, name, value.

@@ -9,7 +9,7 @@
 //! device model live in this crate, as netdevsim's device and driver share
 //! one module; the driver only reaches the device through that interface.
 
-use kernel::net_ext::platform;
+use kernel::platform;
 use kernel::prelude::*;
 
 mod driver;

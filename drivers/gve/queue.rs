@@ -6,16 +6,16 @@
 use crate::driver::{post_seg, GveNetdev, Priv, Queues};
 use crate::emu::nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use kernel::net_ext::dma::CoherentBuffer;
-use kernel::net_ext::napi::{NapiRef, Poll};
-use kernel::net_ext::netdev::Device;
-use kernel::net_ext::page_pool::{Netmem, PagePool, Params, RxQueue};
-use kernel::net_ext::rtnl::Rtnl;
-use kernel::net_ext::skb::{MappedSkb, RxSkb};
-use kernel::net_ext::sync::SpinLockBh;
+use kernel::dma::CoherentBuffer;
+use kernel::net::napi::{NapiRef, Poll};
+use kernel::net::netdev::Device;
+use kernel::net::page_pool::{Netmem, PagePool, Params, RxQueue};
+use kernel::net::rtnl::Rtnl;
+use kernel::net::skb::{MappedSkb, RxSkb};
 use kernel::new_spinlock_bh;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+use kernel::sync::SpinLockBh;
 use kernel::time::msecs_to_jiffies;
 
 /// Rx buffers per queue (buffer ids).

@@ -10,7 +10,7 @@
 //! each allocator runs for at least the time asked, in whole rounds.
 
 use crate::freestack::FreeStack;
-use kernel::net_ext::bench::{cond_resched, GenPool, Stopwatch};
+use kernel::net::bench::{cond_resched, GenPool, Stopwatch};
 use kernel::page::{PAGE_SHIFT, PAGE_SIZE};
 use kernel::prelude::*;
 

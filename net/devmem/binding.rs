@@ -5,7 +5,7 @@
 //!
 //! # Objects
 //!
-//! - A [`Binding`] (`kernel::net_ext::mp::Binding<DmabufBinding>`) per
+//! - A [`Binding`] (`kernel::net::mp::Binding<DmabufBinding>`) per
 //!   successful `bind-rx`: the C header other code reads (id, socket
 //!   list), the `net_iov`s, and a [`DmabufBinding`]: the queues it is
 //!   installed on and its [`Info`].
@@ -16,7 +16,7 @@
 //! # Lifetimes
 //!
 //! The binding lives while the netlink socket, an rx queue or a page pool
-//! holds it (see `kernel::net_ext::mp`); its `Info` as long as the binding
+//! holds it (see `kernel::net::mp`); its `Info` as long as the binding
 //! and the registry entry, which the binding's final free removes. The
 //! mapping goes at the first of: the binding's final free, or the
 //! unregistration of its device (`dev_dmabuf_uninstall`, while the device
@@ -35,15 +35,15 @@
 use crate::freestack::FreeStack;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::c_str;
-use kernel::net_ext::dma::Direction;
-use kernel::net_ext::dma_buf::{DmaBuf, Mapping};
-use kernel::net_ext::global::Global;
-use kernel::net_ext::mp::{self, ExtAck, Installed, NetDevice, PoolInit, Provider};
-use kernel::net_ext::rtnl::Rtnl;
-use kernel::net_ext::xarray::XArray;
+use kernel::dma::Direction;
+use kernel::dma_buf::{DmaBuf, Mapping};
+use kernel::global::Global;
+use kernel::net::mp::{self, ExtAck, Installed, NetDevice, PoolInit, Provider};
+use kernel::net::rtnl::Rtnl;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
+use kernel::xarray::XArray;
 
 /// A binding of this core.
 pub(crate) type Binding = mp::Binding<DmabufBinding>;

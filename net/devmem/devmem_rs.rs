@@ -9,7 +9,7 @@
 //! `net/core/devmem.c` serves bindings and only the `devmem` family is
 //! ours. The module owns the family's registration either way.
 
-use kernel::net_ext::genl;
+use kernel::net::genl;
 use kernel::prelude::*;
 
 mod bench;

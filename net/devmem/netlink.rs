@@ -7,8 +7,8 @@
 
 use kernel::bindings;
 use kernel::c_str;
-use kernel::net_ext::devmem_uapi as uapi;
-use kernel::net_ext::genl::{self, AttrPolicy, Info, Op, Perm};
+use kernel::net::devmem_uapi as uapi;
+use kernel::net::genl::{self, AttrPolicy, Info, Op, Perm};
 use kernel::prelude::*;
 
 /// Commands, as in the spec.

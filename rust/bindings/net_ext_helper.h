@@ -27,7 +27,7 @@
 /* The devmem family's uapi header, generated from its YAML spec. */
 #include "../../include/uapi/linux/devmem_rs.h"
 
-/* kernel::net_ext::dma and kernel::net_ext::page_pool. */
+/* kernel::dma and kernel::net::page_pool. */
 #include <linux/dma-mapping.h>
 #include <net/page_pool/helpers.h>
 
@@ -36,11 +36,11 @@ const unsigned int RUST_CONST_HELPER_PP_FLAG_DMA_SYNC_DEV = PP_FLAG_DMA_SYNC_DEV
 const unsigned int RUST_CONST_HELPER_PP_FLAG_ALLOW_UNREADABLE_NETMEM =
 	PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 
-/* kernel::net_ext::genl: the size of a reply. */
+/* kernel::net::genl: the size of a reply. */
 const size_t RUST_CONST_HELPER_NLMSG_GOODSIZE = NLMSG_GOODSIZE;
 
 /*
- * kernel::net_ext::napi: where skb->protocol is (in a struct_group() that
+ * kernel::net::napi: where skb->protocol is (in a struct_group() that
  * bindgen lays out as an emulated union, which the layout guard cannot
  * check).
  */

@@ -25,7 +25,7 @@
 #include <trace/events/page_pool.h>
 #include <../net/core/page_pool_priv.h>
 
-/* xarray (kernel::net_ext::xarray) */
+/* xarray (kernel::xarray) */
 void rust_helper_net_ext_xa_init_alloc1(struct xarray *xa)
 {
 	xa_init_flags(xa, XA_FLAGS_ALLOC1);
@@ -48,13 +48,13 @@ int rust_helper_net_ext_xa_alloc_cyclic_locked(struct xarray *xa, u32 *id, void 
 	return __xa_alloc_cyclic(xa, id, entry, XA_LIMIT(1, U32_MAX), next, gfp);
 }
 
-/* dma-buf (kernel::net_ext::dma_buf) */
+/* dma-buf (kernel::dma_buf) */
 void rust_helper_get_dma_buf(struct dma_buf *dmabuf)
 {
 	get_dma_buf(dmabuf);
 }
 
-/* scatterlist (kernel::net_ext::scatterlist) */
+/* scatterlist (kernel::scatterlist) */
 dma_addr_t rust_helper_sg_dma_address(struct scatterlist *sg)
 {
 	return sg_dma_address(sg);
@@ -72,7 +72,7 @@ void rust_helper_dma_unmap_sgtable(struct device *dev, struct sg_table *sgt,
 	dma_unmap_sgtable(dev, sgt, dir, attrs);
 }
 
-/* netdev, rx queues and extack (kernel::net_ext::mp) */
+/* netdev, rx queues and extack (kernel::net::mp) */
 int rust_helper_net_ext_dev_to_node(struct net_device *dev)
 {
 	return dev_to_node(&dev->dev);
@@ -134,7 +134,7 @@ void rust_helper_net_ext_list_del_if_linked(struct list_head *entry)
 		list_del(entry);
 }
 
-/* memory provider callbacks (kernel::net_ext::mp) */
+/* memory provider callbacks (kernel::net::mp) */
 void *rust_helper_net_ext_pp_mp_priv(const struct page_pool *pool)
 {
 	return pool->mp_priv;
@@ -205,7 +205,7 @@ void rust_helper_might_sleep(void)
 	might_sleep();
 }
 
-/* gen_pool, for the allocator benchmark (kernel::net_ext::bench) */
+/* gen_pool, for the allocator benchmark (kernel::net::bench) */
 unsigned long rust_helper_gen_pool_alloc_owner(struct gen_pool *pool, size_t size,
 					       void **owner)
 {

@@ -8,7 +8,7 @@
 use super::port::Pair;
 use super::uapi;
 use kernel::c_str;
-use kernel::net_ext::genl::{self, AttrPolicy, Info, Op, Perm};
+use kernel::net::genl::{self, AttrPolicy, Info, Op, Perm};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;

@@ -9,15 +9,15 @@
 //!   and tx segments by DMA address, and reads completions. The device
 //!   moves packet bytes only through the DMA addresses it was given, and
 //!   only within memory mapped for it
-//!   ([`BusMaster`](kernel::net_ext::dma::BusMaster)).
+//!   ([`BusMaster`](kernel::dma::BusMaster)).
 //! - [`IrqHandler`] is the driver's interrupt handler, which the device
 //!   raises per queue.
 //! - Each port is a platform device named [`DEVICE_NAME`] carrying its
-//!   `Arc<dyn Port>` ([`ModelDevice`](kernel::net_ext::platform::ModelDevice));
+//!   `Arc<dyn Port>` ([`ModelDevice`](kernel::platform::ModelDevice));
 //!   the driver binds to those as a platform driver and gets the port in
 //!   `probe`.
 
-use kernel::net_ext::ethtool::FlowSpec;
+use kernel::net::ethtool::FlowSpec;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 

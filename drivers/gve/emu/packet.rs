@@ -12,7 +12,7 @@
 //! is reported as not parsed, and the device then delivers the frame
 //! unsplit to queue 0, as hardware does with frames it cannot classify.
 
-use kernel::net_ext::ethtool::{FlowTuple, FlowType};
+use kernel::net::ethtool::{FlowTuple, FlowType};
 
 /// `IPPROTO_TCP`.
 const IPPROTO_TCP: u8 = 6;

@@ -16,13 +16,13 @@ use super::nic::*;
 use super::packet::{self, Flow};
 use super::ring::Ring;
 use super::rx_inline;
-use kernel::net_ext::dma::BusMaster;
-use kernel::net_ext::ethtool::FlowSpec;
-use kernel::net_ext::platform::ModelDevice;
-use kernel::net_ext::sync::SpinLockBh;
+use kernel::dma::BusMaster;
+use kernel::net::ethtool::FlowSpec;
 use kernel::new_spinlock_bh;
+use kernel::platform::ModelDevice;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+use kernel::sync::SpinLockBh;
 
 /// Slots of each ring.
 const RING_SIZE: usize = 1024;

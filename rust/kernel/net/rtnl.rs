@@ -24,7 +24,7 @@ use core::ops::Deref;
 /// # Examples
 ///
 /// ```
-/// use kernel::net_ext::rtnl::Rtnl;
+/// use kernel::net::rtnl::Rtnl;
 ///
 /// fn needs_rtnl(_rtnl: &Rtnl) {}
 ///

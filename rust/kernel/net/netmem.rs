@@ -20,8 +20,8 @@
 use crate::alloc::{flags::GFP_KERNEL, KVVec};
 use crate::bindings;
 use crate::error::{code::*, Result};
-use crate::net_ext::scatterlist::SgTable;
 use crate::page::{PAGE_SHIFT, PAGE_SIZE};
+use crate::scatterlist::SgTable;
 use crate::types::Opaque;
 use core::sync::atomic::AtomicBool;
 
@@ -44,9 +44,9 @@ use core::sync::atomic::AtomicBool;
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, Direction, PlatformDevice};
-/// use kernel::net_ext::dma_buf;
-/// use kernel::net_ext::netmem::NetIovArea;
+/// use kernel::dma::{self, Direction, PlatformDevice};
+/// use kernel::dma_buf;
+/// use kernel::net::netmem::NetIovArea;
 /// use kernel::page::PAGE_SIZE;
 ///
 /// let pdev = PlatformDevice::new(c_str!("rs-niov-doc"), PlatformDevice::ID_AUTO)?;

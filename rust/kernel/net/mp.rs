@@ -37,10 +37,10 @@
 use crate::bindings;
 use crate::device::Device;
 use crate::error::{code::*, from_result, Result};
-use crate::net_ext::netmem::NetIovArea;
-use crate::net_ext::rtnl::Rtnl;
-use crate::net_ext::scatterlist::SgTable;
+use crate::net::netmem::NetIovArea;
+use crate::net::rtnl::Rtnl;
 use crate::prelude::*;
+use crate::scatterlist::SgTable;
 use crate::str::CStr;
 use crate::sync::{Arc, ArcBorrow};
 use crate::types::{ARef, AlwaysRefCounted, Opaque};
@@ -167,7 +167,7 @@ impl NetDevice {
     }
 }
 
-impl<T: crate::net_ext::netdev::Driver> crate::net_ext::netdev::Device<T> {
+impl<T: crate::net::netdev::Driver> crate::net::netdev::Device<T> {
     /// The device as a [`NetDevice`] of any driver.
     pub fn as_net_device(&self) -> &NetDevice {
         // SAFETY: A registered device, valid as long as `self`.
@@ -294,11 +294,11 @@ pub unsafe trait HasOps: Provider {
 /// ```
 /// use core::sync::atomic::{AtomicUsize, Ordering};
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, Direction, PlatformDevice};
-/// use kernel::net_ext::dma_buf;
-/// use kernel::net_ext::mp::{self, Binding, PoolInit, Provider};
-/// use kernel::net_ext::netdev::{self, Device, Registration, TxResult};
-/// use kernel::net_ext::skb::TxSkb;
+/// use kernel::dma::{self, Direction, PlatformDevice};
+/// use kernel::dma_buf;
+/// use kernel::net::mp::{self, Binding, PoolInit, Provider};
+/// use kernel::net::netdev::{self, Device, Registration, TxResult};
+/// use kernel::net::skb::TxSkb;
 ///
 /// // A provider handing out each net_iov once, in order.
 /// struct OneShot(AtomicUsize);
@@ -794,7 +794,7 @@ pub mod ffi {
     }
 }
 
-/// Implements [`HasOps`](crate::net_ext::mp::HasOps) for the provider
+/// Implements [`HasOps`](crate::net::mp::HasOps) for the provider
 /// `$t` with an ops table of its own (for providers that are not the
 /// devmem core, such as tests; the core's comes with
 /// [`crate::net_devmem_core!`]).
@@ -802,16 +802,16 @@ pub mod ffi {
 macro_rules! impl_provider_ops {
     ($t:ty) => {
         // SAFETY: The table is built from `$t`'s callbacks.
-        unsafe impl $crate::net_ext::mp::HasOps for $t {
-            fn ops() -> &'static $crate::net_ext::mp::Ops {
-                static OPS: $crate::net_ext::mp::Ops =
+        unsafe impl $crate::net::mp::HasOps for $t {
+            fn ops() -> &'static $crate::net::mp::Ops {
+                static OPS: $crate::net::mp::Ops =
                     // SAFETY: The callbacks of `$t`, in the table `ops` returns.
                     unsafe {
-                        $crate::net_ext::mp::Ops::from_raw($crate::bindings::memory_provider_ops {
-                            alloc_netmems: Some($crate::net_ext::mp::ffi::mp_alloc::<$t>),
-                            release_netmem: Some($crate::net_ext::mp::ffi::mp_release::<$t>),
-                            init: Some($crate::net_ext::mp::ffi::mp_init::<$t>),
-                            destroy: Some($crate::net_ext::mp::ffi::mp_destroy::<$t>),
+                        $crate::net::mp::Ops::from_raw($crate::bindings::memory_provider_ops {
+                            alloc_netmems: Some($crate::net::mp::ffi::mp_alloc::<$t>),
+                            release_netmem: Some($crate::net::mp::ffi::mp_release::<$t>),
+                            init: Some($crate::net::mp::ffi::mp_init::<$t>),
+                            destroy: Some($crate::net::mp::ffi::mp_destroy::<$t>),
                         })
                     };
                 &OPS
@@ -821,7 +821,7 @@ macro_rules! impl_provider_ops {
 }
 
 /// Defines the C entry points of the devmem core `$t` (a type implementing
-/// [`mp::Core`](crate::net_ext::mp::Core)) and its provider ops table.
+/// [`mp::Core`](crate::net::mp::Core)) and its provider ops table.
 ///
 /// Use it once, in the built-in crate of the core (the page pool accepts
 /// only ops tables in kernel rodata, so the core cannot be a module).
@@ -832,7 +832,7 @@ macro_rules! net_devmem_core {
         ///
         /// # Safety
         ///
-        /// See [`kernel::net_ext::mp::ffi::bind_dmabuf`].
+        /// See [`kernel::net::mp::ffi::bind_dmabuf`].
         #[no_mangle]
         pub unsafe extern "C" fn net_devmem_bind_dmabuf(
             dev: *mut $crate::bindings::net_device,
@@ -840,14 +840,14 @@ macro_rules! net_devmem_core {
             extack: *mut $crate::bindings::netlink_ext_ack,
         ) -> *mut $crate::bindings::net_devmem_dmabuf_binding {
             // SAFETY: The C caller keeps the contract.
-            unsafe { $crate::net_ext::mp::ffi::bind_dmabuf::<$t>(dev, fd, extack) }
+            unsafe { $crate::net::mp::ffi::bind_dmabuf::<$t>(dev, fd, extack) }
         }
 
         /// Entry point for `netdev-genl.c`.
         ///
         /// # Safety
         ///
-        /// See [`kernel::net_ext::mp::ffi::bind_dmabuf_to_queue`].
+        /// See [`kernel::net::mp::ffi::bind_dmabuf_to_queue`].
         #[no_mangle]
         pub unsafe extern "C" fn net_devmem_bind_dmabuf_to_queue(
             dev: *mut $crate::bindings::net_device,
@@ -856,93 +856,91 @@ macro_rules! net_devmem_core {
             extack: *mut $crate::bindings::netlink_ext_ack,
         ) -> core::ffi::c_int {
             // SAFETY: The C caller keeps the contract.
-            unsafe {
-                $crate::net_ext::mp::ffi::bind_dmabuf_to_queue::<$t>(dev, idx, binding, extack)
-            }
+            unsafe { $crate::net::mp::ffi::bind_dmabuf_to_queue::<$t>(dev, idx, binding, extack) }
         }
 
         /// Entry point for `netdev-genl.c`.
         ///
         /// # Safety
         ///
-        /// See [`kernel::net_ext::mp::ffi::unbind_dmabuf`].
+        /// See [`kernel::net::mp::ffi::unbind_dmabuf`].
         #[no_mangle]
         pub unsafe extern "C" fn net_devmem_unbind_dmabuf(
             binding: *mut $crate::bindings::net_devmem_dmabuf_binding,
         ) {
             // SAFETY: The C caller keeps the contract.
-            unsafe { $crate::net_ext::mp::ffi::unbind_dmabuf::<$t>(binding) }
+            unsafe { $crate::net::mp::ffi::unbind_dmabuf::<$t>(binding) }
         }
 
         /// Entry point for `dev.c`.
         ///
         /// # Safety
         ///
-        /// See [`kernel::net_ext::mp::ffi::uninstall`].
+        /// See [`kernel::net::mp::ffi::uninstall`].
         #[no_mangle]
         pub unsafe extern "C" fn dev_dmabuf_uninstall(dev: *mut $crate::bindings::net_device) {
             // SAFETY: The C caller keeps the contract.
-            unsafe { $crate::net_ext::mp::ffi::uninstall::<$t>(dev) }
+            unsafe { $crate::net::mp::ffi::uninstall::<$t>(dev) }
         }
 
         /// Memory provider `init`.
         ///
         /// # Safety
         ///
-        /// See [`kernel::net_ext::mp::ffi::mp_init`].
+        /// See [`kernel::net::mp::ffi::mp_init`].
         #[no_mangle]
         pub unsafe extern "C" fn mp_dmabuf_devmem_init(
             pool: *mut $crate::bindings::page_pool,
         ) -> core::ffi::c_int {
             // SAFETY: The C caller keeps the contract.
-            unsafe { $crate::net_ext::mp::ffi::mp_init::<$t>(pool) }
+            unsafe { $crate::net::mp::ffi::mp_init::<$t>(pool) }
         }
 
         /// Memory provider `alloc_netmems`.
         ///
         /// # Safety
         ///
-        /// See [`kernel::net_ext::mp::ffi::mp_alloc`].
+        /// See [`kernel::net::mp::ffi::mp_alloc`].
         #[no_mangle]
         pub unsafe extern "C" fn mp_dmabuf_devmem_alloc_netmems(
             pool: *mut $crate::bindings::page_pool,
             gfp: $crate::bindings::gfp_t,
         ) -> $crate::bindings::netmem_ref {
             // SAFETY: The C caller keeps the contract.
-            unsafe { $crate::net_ext::mp::ffi::mp_alloc::<$t>(pool, gfp) }
+            unsafe { $crate::net::mp::ffi::mp_alloc::<$t>(pool, gfp) }
         }
 
         /// Memory provider `release_netmem`.
         ///
         /// # Safety
         ///
-        /// See [`kernel::net_ext::mp::ffi::mp_release`].
+        /// See [`kernel::net::mp::ffi::mp_release`].
         #[no_mangle]
         pub unsafe extern "C" fn mp_dmabuf_devmem_release_page(
             pool: *mut $crate::bindings::page_pool,
             netmem: $crate::bindings::netmem_ref,
         ) -> bool {
             // SAFETY: The C caller keeps the contract.
-            unsafe { $crate::net_ext::mp::ffi::mp_release::<$t>(pool, netmem) }
+            unsafe { $crate::net::mp::ffi::mp_release::<$t>(pool, netmem) }
         }
 
         /// Memory provider `destroy`.
         ///
         /// # Safety
         ///
-        /// See [`kernel::net_ext::mp::ffi::mp_destroy`].
+        /// See [`kernel::net::mp::ffi::mp_destroy`].
         #[no_mangle]
         pub unsafe extern "C" fn mp_dmabuf_devmem_destroy(pool: *mut $crate::bindings::page_pool) {
             // SAFETY: The C caller keeps the contract.
-            unsafe { $crate::net_ext::mp::ffi::mp_destroy::<$t>(pool) }
+            unsafe { $crate::net::mp::ffi::mp_destroy::<$t>(pool) }
         }
 
         /// The provider's ops table, in kernel rodata.
         #[no_mangle]
-        pub static dmabuf_devmem_rs_ops: $crate::net_ext::mp::Ops =
+        pub static dmabuf_devmem_rs_ops: $crate::net::mp::Ops =
             // SAFETY: The callbacks of `$t`, in the table `HasOps` returns.
             unsafe {
-                $crate::net_ext::mp::Ops::from_raw($crate::bindings::memory_provider_ops {
+                $crate::net::mp::Ops::from_raw($crate::bindings::memory_provider_ops {
                     alloc_netmems: Some(mp_dmabuf_devmem_alloc_netmems),
                     release_netmem: Some(mp_dmabuf_devmem_release_page),
                     init: Some(mp_dmabuf_devmem_init),
@@ -951,8 +949,8 @@ macro_rules! net_devmem_core {
             };
 
         // SAFETY: The table above is built from `$t`'s callbacks.
-        unsafe impl $crate::net_ext::mp::HasOps for $t {
-            fn ops() -> &'static $crate::net_ext::mp::Ops {
+        unsafe impl $crate::net::mp::HasOps for $t {
+            fn ops() -> &'static $crate::net::mp::Ops {
                 &dmabuf_devmem_rs_ops
             }
         }

@@ -19,8 +19,8 @@
 //! [`Napi::disable`] and shut down when the context is dropped.
 
 use crate::bindings;
-use crate::net_ext::netdev::{self, Device};
-use crate::net_ext::skb::RxSkb;
+use crate::net::netdev::{self, Device};
+use crate::net::skb::RxSkb;
 use crate::prelude::*;
 use crate::types::{ARef, Opaque};
 use core::marker::PhantomData;
@@ -57,9 +57,9 @@ pub trait Poll<T: netdev::Driver>: Send + Sync + 'static {
 /// use core::sync::atomic::{AtomicU32, Ordering};
 /// use kernel::bindings;
 /// use kernel::c_str;
-/// use kernel::net_ext::napi::{Napi, NapiRef, Poll};
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
-/// use kernel::net_ext::skb::TxSkb;
+/// use kernel::net::napi::{Napi, NapiRef, Poll};
+/// use kernel::net::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net::skb::TxSkb;
 /// use kernel::prelude::*;
 ///
 /// struct Polled;

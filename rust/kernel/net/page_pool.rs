@@ -30,10 +30,10 @@
 use crate::alloc::Flags;
 use crate::bindings;
 use crate::device::Device;
+use crate::dma::copy_from_shared;
 use crate::error::{code::*, Result};
-use crate::net_ext::dma::copy_from_shared;
-use crate::net_ext::netdev;
-use crate::net_ext::rtnl::Rtnl;
+use crate::net::netdev;
+use crate::net::rtnl::Rtnl;
 use crate::page::PAGE_SIZE;
 use crate::types::ARef;
 use core::marker::PhantomData;
@@ -45,7 +45,7 @@ use core::ptr::NonNull;
 /// `DMA_FROM_DEVICE`.
 pub struct Params<'a> {
     /// The device that DMAs into the buffers (a NIC's parent device); it
-    /// needs a DMA mask (see [`crate::net_ext::dma::set_mask_64`]). The pool
+    /// needs a DMA mask (see [`crate::dma::set_mask_64`]). The pool
     /// holds a reference to it until it is destroyed.
     pub dev: &'a Device,
     /// Size of the pool's recycling ring; 0 means 1024, at most 16384
@@ -134,9 +134,9 @@ impl<'a> RxQueue<'a> {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::PlatformDevice;
-/// use kernel::net_ext::page_pool::{PagePool, Params};
-/// use kernel::net_ext::platform::ModelDevice;
+/// use kernel::dma::PlatformDevice;
+/// use kernel::net::page_pool::{PagePool, Params};
+/// use kernel::platform::ModelDevice;
 ///
 /// // A device modelled in the kernel, whose side of DMA the test plays.
 /// let model = ModelDevice::new(c_str!("rs-pp-doc"), PlatformDevice::ID_AUTO, ())?;
@@ -177,11 +177,11 @@ impl<'a> RxQueue<'a> {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, PlatformDevice};
-/// use kernel::net_ext::netdev::{self, Device, Registration, TxResult};
-/// use kernel::net_ext::skb::TxSkb;
-/// use kernel::net_ext::page_pool::{PagePool, Params, RxQueue};
-/// use kernel::net_ext::rtnl::Rtnl;
+/// use kernel::dma::{self, PlatformDevice};
+/// use kernel::net::netdev::{self, Device, Registration, TxResult};
+/// use kernel::net::skb::TxSkb;
+/// use kernel::net::page_pool::{PagePool, Params, RxQueue};
+/// use kernel::net::rtnl::Rtnl;
 ///
 /// struct Nic;
 /// #[vtable]
@@ -307,7 +307,7 @@ impl PagePool {
             nid: params.nid,
             dev: params.dev.as_raw(),
             napi: core::ptr::null_mut(),
-            dma_dir: crate::net_ext::dma::Direction::FromDevice.as_raw(),
+            dma_dir: crate::dma::Direction::FromDevice.as_raw(),
             max_len: params.max_len,
             offset: params.offset,
         };

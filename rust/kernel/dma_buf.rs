@@ -18,10 +18,10 @@
 use crate::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use crate::bindings;
 use crate::device::Device;
+use crate::dma::Direction;
 use crate::error::{code::*, from_err_ptr, Error, Result};
-use crate::net_ext::dma::Direction;
-use crate::net_ext::scatterlist::{MappedSgTable, PageRange, SgTable};
 use crate::page::PAGE_SIZE;
+use crate::scatterlist::{MappedSgTable, PageRange, SgTable};
 use crate::types::ARef;
 use core::ptr::NonNull;
 
@@ -161,8 +161,8 @@ impl Drop for Attachment {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, Direction, PlatformDevice};
-/// use kernel::net_ext::dma_buf::{self, DmaBuf};
+/// use kernel::dma::{self, Direction, PlatformDevice};
+/// use kernel::dma_buf::{self, DmaBuf};
 /// use kernel::page::PAGE_SIZE;
 ///
 /// let pdev = PlatformDevice::new(c_str!("rs-dmabuf-doc"), PlatformDevice::ID_AUTO)?;

@@ -332,7 +332,7 @@ impl Message<'_> {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::genl::{Family, Info, Op, Perm, Registration};
+/// use kernel::net::genl::{Family, Info, Op, Perm, Registration};
 /// use kernel::prelude::*;
 ///
 /// // SAFETY: Built-in code's module pointer is null.

@@ -114,7 +114,7 @@ fn check_range(offset: usize, len: usize, size: usize) -> Result {
 /// It has no data and no resources; it exists to be a DMA-capable
 /// `struct device` (after [`set_mask_64`]) for a test. Drivers of device
 /// models do not bind to it, whatever its name (see
-/// [`ModelDevice`](crate::net_ext::platform::ModelDevice)).
+/// [`ModelDevice`](crate::platform::ModelDevice)).
 ///
 /// # Invariants
 ///
@@ -125,7 +125,7 @@ fn check_range(offset: usize, len: usize, size: usize) -> Result {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, PlatformDevice};
+/// use kernel::dma::{self, PlatformDevice};
 ///
 /// let pdev = PlatformDevice::new(c_str!("rs-dma-doc"), PlatformDevice::ID_AUTO)?;
 /// dma::set_mask_64(pdev.device())?;
@@ -198,7 +198,7 @@ impl Drop for PlatformDevice {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, CoherentBuffer, PlatformDevice};
+/// use kernel::dma::{self, CoherentBuffer, PlatformDevice};
 ///
 /// let pdev = PlatformDevice::new(c_str!("rs-coherent-doc"), PlatformDevice::ID_AUTO)?;
 /// dma::set_mask_64(pdev.device())?;
@@ -383,7 +383,7 @@ enum MapKind {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, Mapping, PlatformDevice};
+/// use kernel::dma::{self, Mapping, PlatformDevice};
 ///
 /// let pdev = PlatformDevice::new(c_str!("rs-map-doc"), PlatformDevice::ID_AUTO)?;
 /// dma::set_mask_64(pdev.device())?;

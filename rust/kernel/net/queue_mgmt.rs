@@ -23,8 +23,8 @@
 use crate::alloc::KBox;
 use crate::bindings;
 use crate::error::{code::*, from_result, Result};
-use crate::net_ext::netdev::{self, Device};
-use crate::net_ext::rtnl::Rtnl;
+use crate::net::netdev::{self, Device};
+use crate::net::rtnl::Rtnl;
 use core::marker::PhantomData;
 
 /// Queue restart operations of a driver.
@@ -82,10 +82,10 @@ pub trait QueueMgmt: netdev::Driver {
 /// use core::sync::atomic::{AtomicU32, Ordering};
 /// use kernel::bindings;
 /// use kernel::c_str;
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
-/// use kernel::net_ext::rtnl::Rtnl;
-/// use kernel::net_ext::skb::TxSkb;
-/// use kernel::net_ext::queue_mgmt::{OpsTable, QueueMgmt};
+/// use kernel::net::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net::rtnl::Rtnl;
+/// use kernel::net::skb::TxSkb;
+/// use kernel::net::queue_mgmt::{OpsTable, QueueMgmt};
 /// use kernel::prelude::*;
 ///
 /// /// Counts the calls; `generation` tells the queue memories apart.

@@ -21,8 +21,8 @@
 use crate::alloc::{flags::GFP_KERNEL, KBox};
 use crate::bindings;
 use crate::device::Device;
+use crate::dma::{BusMaster, Tracker};
 use crate::error::{code::*, from_result, to_result, Result};
-use crate::net_ext::dma::{BusMaster, Tracker};
 use crate::prelude::*;
 use crate::str::CStr;
 use crate::types::Opaque;
@@ -154,8 +154,8 @@ pub(crate) unsafe fn tracker_of<'a>(dev: *mut bindings::device) -> &'a Tracker {
 /// use core::sync::atomic::{AtomicU32, Ordering};
 /// use kernel::c_str;
 /// use kernel::device::Device;
-/// use kernel::net_ext::dma::PlatformDevice;
-/// use kernel::net_ext::platform::{Driver, DriverRegistration, ModelDevice};
+/// use kernel::dma::PlatformDevice;
+/// use kernel::platform::{Driver, DriverRegistration, ModelDevice};
 /// use kernel::prelude::*;
 ///
 /// // SAFETY: Built-in code's module pointer is null.
@@ -198,7 +198,7 @@ unsafe impl<D: Send + Sync + 'static> Sync for ModelDevice<D> {}
 
 impl<D: Send + Sync + 'static> ModelDevice<D> {
     /// Registers platform device `name.id` (see
-    /// [`PlatformDevice::new`](crate::net_ext::dma::PlatformDevice::new) for
+    /// [`PlatformDevice::new`](crate::dma::PlatformDevice::new) for
     /// `id`) carrying `data`. A matching driver is probed before this
     /// returns.
     pub fn new(name: &'static CStr, id: i32, data: D) -> Result<Self> {
@@ -233,7 +233,7 @@ impl<D: Send + Sync + 'static> ModelDevice<D> {
             (*pdev).dev.dma_mask = core::ptr::addr_of_mut!((*pdev).platform_dma_mask);
             (*pdev).dev.coherent_dma_mask = u64::MAX;
             // C only reads the table (a `const` pointer in C).
-            (*pdev).dev.dma_ops = core::ptr::addr_of!(crate::net_ext::dma::TRACKED_OPS).cast_mut();
+            (*pdev).dev.dma_ops = core::ptr::addr_of!(crate::dma::TRACKED_OPS).cast_mut();
             bindings::platform_device_register(pdev)
         };
         if let Err(e) = to_result(r) {

@@ -77,7 +77,7 @@ pub struct FlowTuple {
 /// # Examples
 ///
 /// ```
-/// use kernel::net_ext::ethtool::{FlowSpec, FlowTuple, FlowType};
+/// use kernel::net::ethtool::{FlowSpec, FlowTuple, FlowType};
 ///
 /// let mut spec = FlowSpec::any(FlowType::Tcp4);
 /// spec.value.dport = 5201;
@@ -142,10 +142,10 @@ pub enum RxAction {
 /// ```
 /// use kernel::bindings;
 /// use kernel::c_str;
-/// use kernel::net_ext::ethtool::{EthtoolOps, FlowRule, FlowSpec, FlowType, OpsTable};
-/// use kernel::net_ext::ethtool::{RuleLocation, RuleLocs, RxAction};
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
-/// use kernel::net_ext::skb::TxSkb;
+/// use kernel::net::ethtool::{EthtoolOps, FlowRule, FlowSpec, FlowType, OpsTable};
+/// use kernel::net::ethtool::{RuleLocation, RuleLocs, RxAction};
+/// use kernel::net::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net::skb::TxSkb;
 /// use kernel::new_mutex;
 /// use kernel::prelude::*;
 /// use kernel::sync::Mutex;

@@ -5,7 +5,7 @@
 //! C header: [`include/linux/scatterlist.h`](srctree/include/linux/scatterlist.h)
 //!
 //! [`SgTable`] is a mapped table someone else owns (a dma-buf exporter's,
-//! reached through [`crate::net_ext::dma_buf::Mapping`]); its
+//! reached through [`crate::dma_buf::Mapping`]); its
 //! [`SgTable::dma_segments`] walks the DMA side of it, the way
 //! `for_each_sgtable_dma_sg()` does. [`MappedSgTable`] builds and maps
 //! one from pages, as an exporter does in its `map_dma_buf` callback.
@@ -13,8 +13,8 @@
 use crate::alloc::{flags::GFP_KERNEL, KBox};
 use crate::bindings;
 use crate::device::Device;
+use crate::dma::Direction;
 use crate::error::{code::*, to_result, Result};
-use crate::net_ext::dma::Direction;
 use crate::types::{ARef, Opaque};
 use core::marker::PhantomData;
 
@@ -167,8 +167,8 @@ struct Owned {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, Direction, PlatformDevice};
-/// use kernel::net_ext::scatterlist::{MappedSgTable, PageRange};
+/// use kernel::dma::{self, Direction, PlatformDevice};
+/// use kernel::scatterlist::{MappedSgTable, PageRange};
 /// use kernel::page::{Page, PAGE_SIZE};
 ///
 /// let pdev = PlatformDevice::new(c_str!("rs-sg-doc"), PlatformDevice::ID_AUTO)?;

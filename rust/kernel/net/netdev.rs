@@ -12,8 +12,8 @@
 
 use crate::bindings;
 use crate::error::{code::*, from_result, to_result, Result};
-use crate::net_ext::rtnl::Rtnl;
-use crate::net_ext::skb::TxSkb;
+use crate::net::rtnl::Rtnl;
+use crate::net::skb::TxSkb;
 use crate::prelude::*;
 use crate::types::{AlwaysRefCounted, Opaque};
 use core::marker::PhantomData;
@@ -122,7 +122,7 @@ pub struct Device<T: Driver>(Opaque<bindings::net_device>, PhantomData<T>);
 #[pin_data]
 pub(crate) struct Private<D> {
     /// Number of `ETH_SS_STATS` strings last reported to the ethtool core,
-    /// which sized its buffers from it (see [`crate::net_ext::ethtool`]).
+    /// which sized its buffers from it (see [`crate::net::ethtool`]).
     pub(crate) stats_count: AtomicUsize,
     #[pin]
     data: D,
@@ -331,17 +331,17 @@ pub struct Params<'a, T: Driver> {
     /// Queues in use at first (at most `txqs`/`rxqs`); 0 means all.
     pub real_queues: u32,
     /// Per-queue restart operations
-    /// ([`OpsTable::get`](crate::net_ext::queue_mgmt::OpsTable::get)), if
+    /// ([`OpsTable::get`](crate::net::queue_mgmt::OpsTable::get)), if
     /// supported.
-    pub queue_mgmt: Option<&'static crate::net_ext::queue_mgmt::OpsTable<T>>,
+    pub queue_mgmt: Option<&'static crate::net::queue_mgmt::OpsTable<T>>,
     /// Features the user may change (`hw_features`).
     pub hw_features: Features,
     /// Features on at first (`features`).
     pub features: Features,
     /// Ethtool operations (`ethtool_ops`), if any.
-    pub ethtool: Option<&'static crate::net_ext::ethtool::OpsTable<T>>,
+    pub ethtool: Option<&'static crate::net::ethtool::OpsTable<T>>,
     /// Per-queue statistics (`stat_ops`), if kept.
-    pub stat_ops: Option<&'static crate::net_ext::qstats::OpsTable<T>>,
+    pub stat_ops: Option<&'static crate::net::qstats::OpsTable<T>>,
 }
 
 /// A registered Ethernet device with driver `T`; unregistered and freed
@@ -351,7 +351,7 @@ pub struct Params<'a, T: Driver> {
 /// built in place from the initialiser given to [`Registration::new`] and
 /// dropped after the device is unregistered. Unregistration
 /// (`unregister_netdev`) waits until every [`ARef<Device<T>>`](ARef) is
-/// gone: keep references (such as the ones [`Napi`](crate::net_ext::napi::Napi)
+/// gone: keep references (such as the ones [`Napi`](crate::net::napi::Napi)
 /// holds) in state that `stop` tears down, since unregistration stops the
 /// device first; a reference kept in the driver's data would wait for
 /// itself.
@@ -360,10 +360,10 @@ pub struct Params<'a, T: Driver> {
 ///
 /// `dev` is a registered `net_device` allocated by `Allocated::new` whose
 /// ops are `Adapter::<T>::VTABLE` (its ethtool and queue-management ops,
-/// if any, are the [`ethtool::OpsTable<T>`](crate::net_ext::ethtool::OpsTable)
-/// and [`queue_mgmt::OpsTable<T>`](crate::net_ext::queue_mgmt::OpsTable) of
+/// if any, are the [`ethtool::OpsTable<T>`](crate::net::ethtool::OpsTable)
+/// and [`queue_mgmt::OpsTable<T>`](crate::net::queue_mgmt::OpsTable) of
 /// the same `T`; its stat ops, if any, the
-/// [`qstats::OpsTable<T>`](crate::net_ext::qstats::OpsTable) of that `T`).
+/// [`qstats::OpsTable<T>`](crate::net::qstats::OpsTable) of that `T`).
 ///
 /// # Examples
 ///
@@ -371,8 +371,8 @@ pub struct Params<'a, T: Driver> {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
-/// use kernel::net_ext::skb::TxSkb;
+/// use kernel::net::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net::skb::TxSkb;
 /// use kernel::prelude::*;
 /// use core::sync::atomic::{AtomicU64, Ordering};
 ///

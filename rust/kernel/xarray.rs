@@ -30,7 +30,7 @@ use core::marker::PhantomData;
 /// # Examples
 ///
 /// ```
-/// use kernel::net_ext::xarray::XArray;
+/// use kernel::xarray::XArray;
 /// use kernel::sync::Arc;
 ///
 /// let xa = KBox::pin_init(XArray::<Arc<u64>>::new(), GFP_KERNEL)?;

@@ -17,8 +17,8 @@
 
 use crate::bindings;
 use crate::error::{code::*, from_result, Result};
-use crate::net_ext::netdev::{self, Device};
-use crate::net_ext::rtnl::Rtnl;
+use crate::net::netdev::{self, Device};
+use crate::net::rtnl::Rtnl;
 use crate::prelude::*;
 use core::ffi::c_int;
 use core::marker::PhantomData;
@@ -282,7 +282,7 @@ impl RingParam {
 /// # Examples
 ///
 /// ```
-/// use kernel::net_ext::ethtool::{Strings, GSTRING_LEN};
+/// use kernel::net::ethtool::{Strings, GSTRING_LEN};
 ///
 /// let mut buf = [0xffu8; 2 * GSTRING_LEN];
 /// let mut s = Strings::new(&mut buf);
@@ -356,9 +356,9 @@ impl<'a> Strings<'a> {
 /// use core::sync::atomic::{AtomicUsize, Ordering};
 /// use kernel::bindings;
 /// use kernel::c_str;
-/// use kernel::net_ext::ethtool::{EthtoolOps, OpsTable, Strings, GSTRING_LEN};
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
-/// use kernel::net_ext::skb::TxSkb;
+/// use kernel::net::ethtool::{EthtoolOps, OpsTable, Strings, GSTRING_LEN};
+/// use kernel::net::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net::skb::TxSkb;
 /// use kernel::prelude::*;
 ///
 /// struct Growing;
@@ -543,10 +543,10 @@ pub trait EthtoolOps: netdev::Driver {
 /// ```
 /// use kernel::bindings;
 /// use kernel::c_str;
-/// use kernel::net_ext::ethtool::{Channels, DrvInfo, EthtoolOps, OpsTable};
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
-/// use kernel::net_ext::rtnl::Rtnl;
-/// use kernel::net_ext::skb::TxSkb;
+/// use kernel::net::ethtool::{Channels, DrvInfo, EthtoolOps, OpsTable};
+/// use kernel::net::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net::rtnl::Rtnl;
+/// use kernel::net::skb::TxSkb;
 /// use kernel::prelude::*;
 ///
 /// struct Chan;

@@ -7,7 +7,7 @@
 //! A driver owns an skb in one of two ways, and each has its own type:
 //!
 //! - [`RxSkb`]: an skb the driver allocated for a received packet
-//!   ([`NapiRef::alloc_skb`](crate::net_ext::napi::NapiRef::alloc_skb),
+//!   ([`NapiRef::alloc_skb`](crate::net::napi::NapiRef::alloc_skb),
 //!   [`RxSkb::new`]). Nobody else has seen it, so the driver fills it
 //!   (linear bytes, page-pool frags, checksum state, hash), then hands it
 //!   to the stack.
@@ -33,9 +33,9 @@
 
 use crate::alloc::{flags::GFP_ATOMIC, Flags, KVec};
 use crate::bindings;
+use crate::dma::Direction;
 use crate::error::{code::*, Result};
-use crate::net_ext::dma::Direction;
-use crate::net_ext::page_pool::Netmem;
+use crate::net::page_pool::Netmem;
 use crate::types::{ARef, Opaque};
 use core::ops::Deref;
 use core::ptr::NonNull;
@@ -152,9 +152,9 @@ unsafe impl Sync for Owned {}
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{self, PlatformDevice};
-/// use kernel::net_ext::page_pool::{PagePool, Params};
-/// use kernel::net_ext::skb::RxSkb;
+/// use kernel::dma::{self, PlatformDevice};
+/// use kernel::net::page_pool::{PagePool, Params};
+/// use kernel::net::skb::RxSkb;
 ///
 /// let mut skb = RxSkb::new(64, GFP_KERNEL)?;
 /// skb.put_data(b"headers")?;
@@ -307,8 +307,8 @@ impl Deref for RxSkb {
 /// use core::sync::atomic::{AtomicU32, Ordering};
 /// use kernel::bindings;
 /// use kernel::c_str;
-/// use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
-/// use kernel::net_ext::skb::TxSkb;
+/// use kernel::net::netdev::{self, Device, Features, Params, Registration, TxResult};
+/// use kernel::net::skb::TxSkb;
 /// use kernel::prelude::*;
 ///
 /// struct Seen;

@@ -30,7 +30,7 @@ use crate::sync::lock::{spinlock::SpinLockBackend, Backend};
 #[macro_export]
 macro_rules! new_spinlock_bh {
     ($inner:expr $(, $name:literal)? $(,)?) => {
-        $crate::net_ext::sync::SpinLockBh::new(
+        $crate::sync::SpinLockBh::new(
             $inner, $crate::optional_name!($($name)?), $crate::static_lock_class!())
     };
 }
@@ -44,7 +44,7 @@ pub use new_spinlock_bh;
 /// # Examples
 ///
 /// ```
-/// use kernel::net_ext::sync::SpinLockBh;
+/// use kernel::sync::SpinLockBh;
 /// use kernel::new_spinlock_bh;
 /// use kernel::prelude::*;
 ///
@@ -114,7 +114,7 @@ unsafe impl Backend for SpinLockBhBackend {
 #[macro_export]
 macro_rules! new_spinlock_irq {
     ($inner:expr $(, $name:literal)? $(,)?) => {
-        $crate::net_ext::sync::SpinLockIrq::new(
+        $crate::sync::SpinLockIrq::new(
             $inner, $crate::optional_name!($($name)?), $crate::static_lock_class!())
     };
 }
@@ -126,7 +126,7 @@ pub use new_spinlock_irq;
 /// # Examples
 ///
 /// ```
-/// use kernel::net_ext::sync::SpinLockIrq;
+/// use kernel::sync::SpinLockIrq;
 /// use kernel::new_spinlock_irq;
 /// use kernel::prelude::*;
 ///

@@ -24,7 +24,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 /// # Examples
 ///
 /// ```
-/// use kernel::net_ext::global::Global;
+/// use kernel::global::Global;
 /// use kernel::sync::{new_mutex, Mutex};
 ///
 /// static STATE: Global<Mutex<u32>> = Global::new();

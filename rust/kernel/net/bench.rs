@@ -23,7 +23,7 @@ use core::ptr::NonNull;
 /// # Examples
 ///
 /// ```
-/// use kernel::net_ext::bench::GenPool;
+/// use kernel::net::bench::GenPool;
 ///
 /// let pool = GenPool::new(12)?;
 /// pool.add(0x10_0000, 4 << 12)?;

@@ -24,9 +24,9 @@
 //! ```
 //! use kernel::bindings;
 //! use kernel::c_str;
-//! use kernel::net_ext::netdev::{self, Device, Features, Params, Registration, TxResult};
-//! use kernel::net_ext::skb::TxSkb;
-//! use kernel::net_ext::qstats::{OpsTable, RxQueueStats, StatOps, TxQueueStats};
+//! use kernel::net::netdev::{self, Device, Features, Params, Registration, TxResult};
+//! use kernel::net::skb::TxSkb;
+//! use kernel::net::qstats::{OpsTable, RxQueueStats, StatOps, TxQueueStats};
 //! use kernel::prelude::*;
 //!
 //! struct Counted;
@@ -88,7 +88,7 @@
 //! ```
 
 use crate::bindings;
-use crate::net_ext::netdev::{self, Device};
+use crate::net::netdev::{self, Device};
 use core::marker::PhantomData;
 
 /// The counters of one rx queue (or of the rx base); unset ones are not

@@ -25,7 +25,7 @@
 //! [`CoherentBuffer`](super::CoherentBuffer) and page-pool buffers are only
 //! copied to and from): a safe model cannot corrupt memory Rust code holds.
 //!
-//! [`ModelDevice`]: crate::net_ext::platform::ModelDevice
+//! [`ModelDevice`]: crate::platform::ModelDevice
 
 use super::Direction;
 use crate::alloc::flags::GFP_ATOMIC;
@@ -33,11 +33,11 @@ use crate::bindings;
 use crate::device::Device;
 use crate::error::{code::*, Result};
 use crate::ffi::{c_int, c_ulong, c_void};
-use crate::net_ext::platform::tracker_of;
-use crate::net_ext::sync::SpinLockIrq;
 use crate::new_spinlock_irq;
+use crate::platform::tracker_of;
 use crate::prelude::*;
 use crate::rbtree::{RBTree, RBTreeNodeReservation};
+use crate::sync::SpinLockIrq;
 use crate::types::ARef;
 use core::ptr::NonNull;
 
@@ -205,8 +205,8 @@ impl Tracker {
 ///
 /// ```
 /// use kernel::c_str;
-/// use kernel::net_ext::dma::{CoherentBuffer, Mapping, PlatformDevice};
-/// use kernel::net_ext::platform::ModelDevice;
+/// use kernel::dma::{CoherentBuffer, Mapping, PlatformDevice};
+/// use kernel::platform::ModelDevice;
 ///
 /// let model = ModelDevice::new(c_str!("rs-busmaster-doc"), PlatformDevice::ID_AUTO, ())?;
 /// let dev = model.device();
@@ -304,7 +304,7 @@ impl BusMaster {
     }
 }
 
-/// The DMA ops of every [`ModelDevice`](crate::net_ext::platform::ModelDevice):
+/// The DMA ops of every [`ModelDevice`](crate::platform::ModelDevice):
 /// identity translation (a DMA address is the physical address) with every
 /// mapping tracked.
 pub(crate) static TRACKED_OPS: bindings::dma_map_ops = bindings::dma_map_ops {
