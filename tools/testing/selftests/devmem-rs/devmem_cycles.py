@@ -17,17 +17,11 @@ import subprocess
 import sys
 import time
 
-from devmem_rs import (NlError, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true,
+from devmem_rs import (NlError, YnlFamily, ethtool, ksft_eq, ksft_exit, ksft_run, ksft_true,
                        port_netdev, skip_without_ports, spec, udmabuf)
 
 CORE = os.environ.get("CORE", "rust")
 CYCLES = int(os.environ.get("DEVMEM_CYCLES", "200"))
-
-
-def ethtool():
-    path = os.path.join(os.environ.get("DEVMEM_CACHE", ""),
-                        "tools/ethtool-trixie/usr/sbin/ethtool")
-    return path if os.access(path, os.X_OK) else None
 
 
 def new_socket(nl):

@@ -17,19 +17,13 @@ import subprocess
 import sys
 import tempfile
 
-from devmem_rs import (KsftSkipEx, NlError, YnlFamily, ksft_eq, ksft_exit, ksft_run,
+from devmem_rs import (KsftSkipEx, NlError, YnlFamily, ethtool, ksft_eq, ksft_exit, ksft_run,
                        ksft_true, port_netdev, skip_without_ports, spec, udmabuf)
 
 CORE = os.environ.get("CORE", "rust")
 SIZE = 1 << 20
 EPERM, ENOENT, EBADF, EBUSY, EEXIST, ENODEV, EINVAL, ERANGE = 1, 2, 9, 16, 17, 19, 22, 34
 ENODATA, ENETDOWN = 61, 100
-
-
-def ethtool():
-    path = os.path.join(os.environ.get("DEVMEM_CACHE", ""),
-                        "tools/ethtool-trixie/usr/sbin/ethtool")
-    return path if os.access(path, os.X_OK) else None
 
 
 def raw_bind(req):

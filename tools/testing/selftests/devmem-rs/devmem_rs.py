@@ -10,6 +10,7 @@ import ctypes
 import fcntl
 import os
 import struct
+import subprocess
 import sys
 
 KSRC = os.environ.get("KSRC")
@@ -26,6 +27,19 @@ from ynl.lib import YnlFamily, NlError  # noqa: E402,F401
 
 SPECS = os.path.join(KSRC, "Documentation/netlink/specs")
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def ethtool():
+    """The ethtool >= 6.7 (tcp-data-split) that make setup unpacks into
+    $DEVMEM_CACHE, or None without it."""
+    path = os.path.join(os.environ.get("DEVMEM_CACHE", ""),
+                        "tools/ethtool-trixie/usr/sbin/ethtool")
+    return path if os.access(path, os.X_OK) else None
+
+
+def sh(cmd):
+    """Runs shell command CMD; raises if it fails (output captured)."""
+    subprocess.run(cmd, shell=True, check=True, capture_output=True)
 
 
 def spec(name):

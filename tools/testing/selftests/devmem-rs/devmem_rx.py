@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from devmem_rs import (HERE, YnlFamily, ksft_eq, ksft_exit, ksft_run, port_netdev,
+from devmem_rs import (HERE, YnlFamily, ethtool, ksft_eq, ksft_exit, ksft_run, port_netdev, sh,
                        skip_without_ports, spec, udmabuf, wait_ports)
 
 NSA, NSB = "dmrx-a", "dmrx-b"
@@ -64,16 +64,6 @@ SCM_DEVMEM_DMABUF = 79
 SO_DEVMEM_DONTNEED = 80
 DMA_BUF_IOCTL_SYNC = 0x40086200
 DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END = 1, 0, 4
-
-
-def ethtool():
-    path = os.path.join(os.environ.get("DEVMEM_CACHE", ""),
-                        "tools/ethtool-trixie/usr/sbin/ethtool")
-    return path if os.access(path, os.X_OK) else None
-
-
-def sh(cmd):
-    subprocess.run(cmd, shell=True, check=True, capture_output=True)
 
 
 def stat(ifname, name):

@@ -37,24 +37,14 @@ import subprocess
 import sys
 import time
 
-from devmem_rs import (HERE, KsftSkipEx, NlError, YnlFamily, ksft_eq, ksft_exit, ksft_run,
-                       ksft_true, port_netdev, skip_without_ports, spec, wait_ports)
+from devmem_rs import (HERE, KsftSkipEx, NlError, YnlFamily, ethtool, ksft_eq, ksft_exit, ksft_run,
+                       ksft_true, port_netdev, sh, skip_without_ports, spec, wait_ports)
 
 NSA, NSB = "dmtd-a", "dmtd-b"
 IPA, IPB = "198.18.0.1", "198.18.0.2"
 PORTS = {1: 5301, 2: 5302}
 DMABUF = 4 << 20
 CORE = os.environ.get("CORE", "rust")
-
-
-def ethtool():
-    path = os.path.join(os.environ.get("DEVMEM_CACHE", ""),
-                        "tools/ethtool-trixie/usr/sbin/ethtool")
-    return path if os.access(path, os.X_OK) else None
-
-
-def sh(cmd):
-    subprocess.run(cmd, shell=True, check=True, capture_output=True)
 
 
 def nsexec(ns, *args, **kw):

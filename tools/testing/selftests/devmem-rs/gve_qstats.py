@@ -11,11 +11,10 @@ Port A goes into a namespace, port B stays here (so that ynl sees it).
 Needs KSRC (the kernel tree, for ynl and the netdev spec).
 """
 
-import os
 import subprocess
 import sys
 
-from devmem_rs import (HERE, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true, port_netdev,
+from devmem_rs import (HERE, YnlFamily, ksft_eq, ksft_exit, ksft_run, ksft_true, port_netdev, sh,
                        skip_without_ports, spec, wait_ports)
 
 NSA = "qs-a"
@@ -30,10 +29,6 @@ skip_without_ports()
 PA, PB = port_netdev(0), port_netdev(1)
 IFINDEX = int(open(f"/sys/class/net/{PB}/ifindex").read())
 NL = YnlFamily(spec("netdev"))
-
-
-def sh(cmd):
-    subprocess.run(cmd, shell=True, check=True, capture_output=True)
 
 
 def by_queue():
