@@ -41,8 +41,8 @@ impl platform::Driver for GveDriver {
             max_mtu: MAX_MTU,
             real_queues: DEFAULT_QUEUES.into(),
             queue_mgmt: Some(queue_mgmt::OpsTable::get()),
-            hw_features: Features::NTUPLE,
-            features: Features::NTUPLE,
+            hw_features: Features::NTUPLE | Features::RXCSUM | Features::RXHASH,
+            features: Features::NTUPLE | Features::RXCSUM | Features::RXHASH,
             ethtool: Some(OpsTable::get()),
             stat_ops: Some(qstats::OpsTable::get()),
         };

@@ -27,12 +27,13 @@ type QueueStat = (&'static str, &'static str, fn(&QueueStats) -> u64);
 
 /// Per-queue statistics, in `ethtool -S` order; names are `rx<q>_packets`
 /// and so on.
-const QUEUE_STATS: [QueueStat; 7] = [
+const QUEUE_STATS: [QueueStat; 8] = [
     ("rx", "packets", |s| s.rx_packets),
     ("rx", "bytes", |s| s.rx_bytes),
     ("rx", "split", |s| s.rx_split),
     ("rx", "unsplit", |s| s.rx_unsplit),
     ("rx", "alloc_fail", |s| s.rx_alloc_fail),
+    ("rx", "csum_unnecessary", |s| s.rx_csum_unnecessary),
     ("tx", "packets", |s| s.tx_packets),
     ("tx", "bytes", |s| s.tx_bytes),
 ];

@@ -8,7 +8,7 @@ use crate::emu::nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::dma::CoherentBuffer;
 use kernel::net::napi::{NapiRef, Poll};
-use kernel::net::netdev::Device;
+use kernel::net::netdev::{Device, Features};
 use kernel::net::page_pool::{Netmem, PagePool, Params, RxQueue};
 use kernel::net::rtnl::Rtnl;
 use kernel::net::skb::{MappedSkb, RxSkb};
@@ -48,9 +48,31 @@ pub(crate) struct QueueStats {
     pub(crate) rx_split: u64,
     pub(crate) rx_unsplit: u64,
     pub(crate) rx_alloc_fail: u64,
+    pub(crate) rx_csum_unnecessary: u64,
     pub(crate) tx_packets: u64,
     pub(crate) tx_bytes: u64,
     pub(crate) tx_dropped: u64,
+}
+
+/// The rx offloads the stack has on (`ethtool -K rx`, `rxhash`), read once
+/// per poll: a change applies from the next poll on.
+#[derive(Clone, Copy)]
+pub(crate) struct RxOffloads {
+    /// Mark packets whose L4 checksum the device validated as
+    /// `CHECKSUM_UNNECESSARY`.
+    csum: bool,
+    /// Hand the device's flow hash to the stack.
+    hash: bool,
+}
+
+impl RxOffloads {
+    fn of(dev: &Device<GveNetdev>) -> Self {
+        let f = dev.features();
+        Self {
+            csum: f.contains(Features::RXCSUM),
+            hash: f.contains(Features::RXHASH),
+        }
+    }
 }
 
 impl QueueStats {
@@ -61,6 +83,7 @@ impl QueueStats {
         self.rx_split += o.rx_split;
         self.rx_unsplit += o.rx_unsplit;
         self.rx_alloc_fail += o.rx_alloc_fail;
+        self.rx_csum_unnecessary += o.rx_csum_unnecessary;
         self.tx_packets += o.tx_packets;
         self.tx_bytes += o.tx_bytes;
         self.tx_dropped += o.tx_dropped;
@@ -333,7 +356,13 @@ impl QueuePoller {
     }
 
     /// Handles one rx completion; returns a finished frame.
-    fn rx_one(&self, c: &RxCompl, napi: &NapiRef<'_>, st: &mut QueueStats) -> Option<RxSkb> {
+    fn rx_one(
+        &self,
+        c: &RxCompl,
+        napi: &NapiRef<'_>,
+        off: RxOffloads,
+        st: &mut QueueStats,
+    ) -> Option<RxSkb> {
         let mut rx = self.rx.lock();
         let rx = rx.as_deref_mut()?;
         let nm = rx.bufs.get_mut(usize::from(c.id)).and_then(Option::take);
@@ -385,7 +414,7 @@ impl QueuePoller {
                         rx.dropping = true;
                     }
                 }
-                return self.rx_finish(c, rx, st);
+                return self.rx_finish(c, rx, off, st);
             }
         }
         if let Some(skb) = rx.skb.as_mut() {
@@ -394,10 +423,16 @@ impl QueuePoller {
                 rx.dropping = true;
             }
         }
-        self.rx_finish(c, rx, st)
+        self.rx_finish(c, rx, off, st)
     }
 
-    fn rx_finish(&self, c: &RxCompl, rx: &mut Rx, st: &mut QueueStats) -> Option<RxSkb> {
+    fn rx_finish(
+        &self,
+        c: &RxCompl,
+        rx: &mut Rx,
+        off: RxOffloads,
+        st: &mut QueueStats,
+    ) -> Option<RxSkb> {
         if !c.eop {
             return None;
         }
@@ -407,10 +442,14 @@ impl QueuePoller {
             }
             return None;
         };
-        if c.l4_csum_ok {
+        if off.csum && c.l4_csum_ok {
             skb.set_csum_unnecessary();
+            st.rx_csum_unnecessary += 1;
         }
-        skb.set_rx_queue_and_hash(self.q, c.rss_hash, c.hash_l4);
+        skb.set_rx_queue(self.q);
+        if off.hash {
+            skb.set_hash(c.rss_hash, c.hash_l4);
+        }
         st.rx_packets += 1;
         st.rx_bytes += u64::from(skb.len());
         Some(skb)
@@ -428,13 +467,14 @@ impl Poll<GveNetdev> for QueuePoller {
             }
         }
         self.complete_tx(p);
+        let off = RxOffloads::of(dev);
         let mut done = 0;
         let mut st = QueueStats::default();
         while done < budget {
             let Some(c) = p.port.poll_rx(self.q) else {
                 break;
             };
-            let skb = self.rx_one(&c, napi, &mut st);
+            let skb = self.rx_one(&c, napi, off, &mut st);
             if let Some(skb) = skb {
                 napi.gro_receive(dev, skb);
                 done += 1;

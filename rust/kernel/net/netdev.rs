@@ -70,6 +70,11 @@ impl Features {
     pub const EMPTY: Self = Self(0);
     /// Ntuple filters for rx flow steering (`NETIF_F_NTUPLE`).
     pub const NTUPLE: Self = Self(1 << bindings::NETIF_F_NTUPLE_BIT);
+    /// Received packets' L4 checksums validated by the device
+    /// (`NETIF_F_RXCSUM`).
+    pub const RXCSUM: Self = Self(1 << bindings::NETIF_F_RXCSUM_BIT);
+    /// Received packets carry the device's flow hash (`NETIF_F_RXHASH`).
+    pub const RXHASH: Self = Self(1 << bindings::NETIF_F_RXHASH_BIT);
 
     /// Whether every feature of `other` is in `self`.
     pub const fn contains(self, other: Self) -> bool {

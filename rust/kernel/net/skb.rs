@@ -172,7 +172,8 @@ unsafe impl Sync for Owned {}
 /// let nm = pool.alloc_netmem(GFP_KERNEL).ok_or(ENOMEM)?;
 /// assert_eq!(skb.add_rx_frag(nm, 4000, 200, 4096), Err(EINVAL));
 /// skb.set_csum_unnecessary();
-/// skb.set_rx_queue_and_hash(1, 0x1234, true);
+/// skb.set_rx_queue(1);
+/// skb.set_hash(0x1234, true);
 /// drop(skb);
 /// drop(pool);
 /// # Ok::<(), Error>(())
@@ -263,19 +264,22 @@ impl RxSkb {
         unsafe { bindings::__skb_incr_checksum_unnecessary(self.as_ptr()) };
     }
 
-    /// Records the rx queue and the device's flow hash (over L4 ports if
-    /// `l4`, else over addresses).
-    pub fn set_rx_queue_and_hash(&mut self, queue: u16, hash: u32, l4: bool) {
+    /// Records the rx queue the packet arrived on.
+    pub fn set_rx_queue(&mut self, queue: u16) {
+        // SAFETY: By the type invariants the skb is valid and ours.
+        unsafe { bindings::skb_record_rx_queue(self.as_ptr(), queue) };
+    }
+
+    /// Records the device's flow hash (over L4 ports if `l4`, else over
+    /// addresses).
+    pub fn set_hash(&mut self, hash: u32, l4: bool) {
         let kind = if l4 {
             bindings::pkt_hash_types_PKT_HASH_TYPE_L4
         } else {
             bindings::pkt_hash_types_PKT_HASH_TYPE_L3
         };
         // SAFETY: By the type invariants the skb is valid and ours.
-        unsafe {
-            bindings::skb_record_rx_queue(self.as_ptr(), queue);
-            bindings::skb_set_hash(self.as_ptr(), hash, kind);
-        }
+        unsafe { bindings::skb_set_hash(self.as_ptr(), hash, kind) };
     }
 }
 
