@@ -14,6 +14,9 @@
 #include <linux/fcntl.h>
 #include <linux/genalloc.h>
 #include <linux/scatterlist.h>
+#include <linux/skbuff_ref.h>
+#include <linux/sockptr.h>
+#include <linux/uio.h>
 #include <linux/xarray.h>
 #include <net/netmem.h>
 #include <net/page_pool/memory_provider.h>

@@ -16,13 +16,18 @@
 #include <linux/genalloc.h>
 #include <linux/netdevice.h>
 #include <linux/scatterlist.h>
+#include <linux/skbuff_ref.h>
+#include <linux/sockptr.h>
+#include <linux/uio.h>
 #include <linux/xarray.h>
 #include <net/netdev_rx_queue.h>
 #include <net/netlink.h>
 #include <net/netmem.h>
 #include <net/page_pool/memory_provider.h>
 #include <net/page_pool/types.h>
+#include <net/sock.h>
 #include <trace/events/page_pool.h>
+#include <../net/core/devmem.h>
 #include <../net/core/page_pool_priv.h>
 
 /* xarray (kernel::xarray) */
@@ -215,4 +220,123 @@ unsigned long rust_helper_gen_pool_alloc_owner(struct gen_pool *pool, size_t siz
 void rust_helper_cond_resched(void)
 {
 	cond_resched();
+}
+
+/* The socket side (kernel::net::sock, kernel::net::netmem::NetIov) */
+bool rust_helper_sk_is_tcp(const struct sock *sk)
+{
+	return sk_is_tcp(sk);
+}
+
+bool rust_helper_skb_frags_readable(const struct sk_buff *skb)
+{
+	return skb_frags_readable(skb);
+}
+
+/* The next skb of a frag_list (skb->next sits in an anonymous union). */
+struct sk_buff *rust_helper_net_ext_skb_next(const struct sk_buff *skb)
+{
+	return skb->next;
+}
+
+struct net_iov *rust_helper_skb_frag_net_iov(const skb_frag_t *frag)
+{
+	return skb_frag_net_iov(frag);
+}
+
+unsigned long rust_helper_net_iov_virtual_addr(const struct net_iov *niov)
+{
+	return net_iov_virtual_addr(niov);
+}
+
+u32 rust_helper_net_iov_binding_id(const struct net_iov *niov)
+{
+	return net_iov_binding_id(niov);
+}
+
+netmem_ref rust_helper_net_iov_to_netmem(struct net_iov *niov)
+{
+	return net_iov_to_netmem(niov);
+}
+
+/* Takes a page-pool reference for user space, as tcp_recvmsg_dmabuf() does. */
+void rust_helper_net_ext_net_iov_get_pp_ref(struct net_iov *niov)
+{
+	atomic_long_inc(&niov->pp_ref_count);
+}
+
+size_t rust_helper_copy_to_iter(const void *addr, size_t bytes, struct iov_iter *i)
+{
+	return copy_to_iter(addr, bytes, i);
+}
+
+int rust_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size)
+{
+	return copy_from_sockptr(dst, src, size);
+}
+
+sockptr_t rust_helper_KERNEL_SOCKPTR(void *p)
+{
+	return KERNEL_SOCKPTR(p);
+}
+
+/*
+ * A kernel-space msghdr for recvmsg-like calls: @len bytes of data at
+ * @data, @controllen bytes of control buffer at @control (may be NULL).
+ */
+void rust_helper_net_ext_msg_init_kernel(struct msghdr *msg, struct kvec *vec, void *data,
+					 size_t len, void *control, size_t controllen)
+{
+	memset(msg, 0, sizeof(*msg));
+	vec->iov_base = data;
+	vec->iov_len = len;
+	iov_iter_kvec(&msg->msg_iter, ITER_DEST, vec, 1, len);
+	msg->msg_control = control;
+	msg->msg_controllen = controllen;
+	msg->msg_control_is_user = false;
+}
+
+size_t rust_helper_net_ext_msg_controllen(const struct msghdr *msg)
+{
+	return msg->msg_controllen;
+}
+
+#if IS_ENABLED(CONFIG_NET_DEVMEM_CORE_RUST)
+/*
+ * sk->sk_devmem_tokens: set once under the socket lock by the first devmem
+ * read, read without it by SO_DEVMEM_DONTNEED.
+ */
+struct devmem_sock_tokens *rust_helper_net_ext_sk_devmem_tokens(const struct sock *sk)
+{
+	/* Pairs with the release below: the store is seen initialised. */
+	return smp_load_acquire(&sk->sk_devmem_tokens);
+}
+
+void rust_helper_net_ext_sk_set_devmem_tokens(struct sock *sk, struct devmem_sock_tokens *t)
+{
+	/* Publishes the initialised store; pairs with the acquire above. */
+	smp_store_release(&sk->sk_devmem_tokens, t);
+}
+#endif
+
+/* xarray as tcp.c and sock.c use it, for the token benchmark (kernel::net::bench) */
+void rust_helper_xa_lock_bh(struct xarray *xa)
+{
+	xa_lock_bh(xa);
+}
+
+void rust_helper_xa_unlock_bh(struct xarray *xa)
+{
+	xa_unlock_bh(xa);
+}
+
+int rust_helper_net_ext_xa_alloc_zero_31b(struct xarray *xa, u32 *id, gfp_t gfp)
+{
+	return __xa_alloc(xa, id, XA_ZERO_ENTRY, xa_limit_31b, gfp);
+}
+
+void *rust_helper_net_ext_xa_commit_zero(struct xarray *xa, unsigned long index, void *entry,
+					 gfp_t gfp)
+{
+	return __xa_cmpxchg(xa, index, XA_ZERO_ENTRY, entry, gfp);
 }

@@ -241,3 +241,86 @@ impl NetIovArea {
         self.len() * PAGE_SIZE
     }
 }
+
+/// A `net_iov` seen in an skb frag: a chunk of a bound dma-buf holding
+/// received payload.
+///
+/// Reached only through [`Frag::net_iov`](crate::net::skb::Frag::net_iov),
+/// so only while the frag's reference keeps the `net_iov` in use by its
+/// page pool.
+///
+/// # Invariants
+///
+/// The wrapped `net_iov` belongs to a devmem binding (its `owner` is a
+/// chunk owner, as every `net_iov` in Linux 6.12 is) and is handed out by a
+/// page pool, which holds it while `&self` lives.
+#[repr(transparent)]
+pub struct NetIov(Opaque<bindings::net_iov>);
+
+impl NetIov {
+    /// Wraps `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a `net_iov` of a devmem binding, in use by a page pool that
+    /// holds it for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_iov) -> &'a Self {
+        // CAST: `repr(transparent)` over the `net_iov`.
+        // SAFETY: Valid for `'a` (the caller's guarantee).
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_ptr(&self) -> *mut bindings::net_iov {
+        self.0.get()
+    }
+
+    /// Offset of the chunk in its dma-buf (`net_iov_virtual_addr()`).
+    pub fn dmabuf_offset(&self) -> u64 {
+        // SAFETY: By the type invariants the `net_iov` and its owner are
+        // valid.
+        unsafe { bindings::net_iov_virtual_addr(self.as_ptr()) as u64 }
+    }
+
+    /// Id of the binding the chunk belongs to (`net_iov_binding_id()`).
+    pub fn binding_id(&self) -> u32 {
+        // SAFETY: As above; a binding outlives the page pools serving it.
+        unsafe { bindings::net_iov_binding_id(self.as_ptr()) }
+    }
+
+    /// Takes a page-pool reference on the chunk for user space: the
+    /// chunk goes back to its pool only once the returned [`NetIovRef`]
+    /// is dropped too.
+    pub fn hold(&self) -> NetIovRef {
+        // SAFETY: By the type invariants the `net_iov` is in use by a page
+        // pool; one more reference on its `pp_ref_count`, as
+        // `tcp_recvmsg_dmabuf()` takes.
+        unsafe { bindings::net_ext_net_iov_get_pp_ref(self.as_ptr()) };
+        // INVARIANT: the reference just taken.
+        NetIovRef(core::ptr::NonNull::from(&self.0).cast())
+    }
+}
+
+/// A page-pool reference on a `net_iov` that user space holds (a devmem
+/// token's frag); dropping it gives the reference back
+/// (`napi_pp_put_page()`), from any context.
+///
+/// # Invariants
+///
+/// `self.0` is a `net_iov` on whose `pp_ref_count` this object owns one
+/// reference; the page pool keeps the `net_iov` (and its binding) while
+/// any reference is left.
+pub struct NetIovRef(core::ptr::NonNull<bindings::net_iov>);
+
+// SAFETY: A page-pool reference may be given back from any thread.
+unsafe impl Send for NetIovRef {}
+// SAFETY: `&NetIovRef` gives access to nothing.
+unsafe impl Sync for NetIovRef {}
+
+impl Drop for NetIovRef {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference (type invariants), given back here.
+        if !unsafe { bindings::napi_pp_put_page(bindings::net_iov_to_netmem(self.0.as_ptr())) } {
+            crate::pr_err!("devmem: a held net_iov was not a page-pool buffer\n");
+        }
+    }
+}

@@ -35,8 +35,10 @@ use crate::alloc::{flags::GFP_ATOMIC, Flags, KVec};
 use crate::bindings;
 use crate::dma::Direction;
 use crate::error::{code::*, Result};
+use crate::net::netmem::NetIov;
 use crate::net::page_pool::Netmem;
 use crate::types::{ARef, Opaque};
+use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::NonNull;
 
@@ -92,11 +94,102 @@ impl Skb {
         unsafe { (*self.as_ptr()).queue_mapping }
     }
 
+    /// Whether the CPU may read the frags' bytes: `false` for an skb whose
+    /// payload is in a dma-buf (devmem `net_iov`s), which only user space
+    /// with `MSG_SOCK_DEVMEM` may be told about.
+    pub fn frags_readable(&self) -> bool {
+        // SAFETY: By the type invariants the skb is valid.
+        unsafe { bindings::skb_frags_readable(self.as_ptr()) }
+    }
+
+    /// The paged frags, in order.
+    pub fn frags(&self) -> impl Iterator<Item = Frag<'_>> + '_ {
+        // INVARIANT: every index is below the frag count.
+        (0..self.nr_frags()).map(move |i| Frag {
+            frag: self.frag(i),
+            _skb: PhantomData,
+        })
+    }
+
+    /// The skbs chained on this one's `frag_list` (GRO's way of merging
+    /// packets it cannot coalesce into frags), in order; their bytes
+    /// follow this skb's linear part and frags.
+    pub fn frag_list(&self) -> FragList<'_> {
+        // SAFETY: By the type invariants the skb is valid.
+        let first = unsafe { (*bindings::skb_shinfo(self.as_ptr())).frag_list };
+        // INVARIANT: the frag list of a valid skb, not changed while the
+        // skb is borrowed.
+        FragList {
+            next: first,
+            _skb: PhantomData,
+        }
+    }
+
     /// Frag `i`, which must be below [`Skb::nr_frags`].
     fn frag(&self, i: usize) -> *const bindings::skb_frag {
         // SAFETY: By the type invariants the skb is valid; the caller
         // keeps `i` below the frag count, within the frag array.
         unsafe { core::ptr::addr_of!((*bindings::skb_shinfo(self.as_ptr())).frags[i]) }
+    }
+}
+
+/// One paged frag of a borrowed [`Skb`].
+///
+/// # Invariants
+///
+/// `frag` is one of the frags of a valid skb borrowed for `'a`.
+pub struct Frag<'a> {
+    frag: *const bindings::skb_frag,
+    _skb: PhantomData<&'a Skb>,
+}
+
+impl<'a> Frag<'a> {
+    /// Bytes in the frag.
+    pub fn size(&self) -> u32 {
+        // SAFETY: `frag` is valid (type invariants).
+        unsafe { bindings::skb_frag_size(self.frag) }
+    }
+
+    /// Offset of the frag's first byte in its page or `net_iov`.
+    pub fn offset(&self) -> u32 {
+        // SAFETY: `frag` is valid (type invariants).
+        unsafe { bindings::skb_frag_off(self.frag) }
+    }
+
+    /// The dma-buf chunk holding the frag's bytes, if the frag is a
+    /// devmem `net_iov` (`None` for a page).
+    pub fn net_iov(&self) -> Option<&'a NetIov> {
+        // SAFETY: `frag` is valid (type invariants).
+        let niov = unsafe { bindings::skb_frag_net_iov(self.frag) };
+        // SAFETY: A `net_iov` in an skb frag comes from a page pool
+        // serving a devmem binding; the frag's reference keeps it in use
+        // while the skb is borrowed.
+        (!niov.is_null()).then(|| unsafe { NetIov::from_raw(niov) })
+    }
+}
+
+/// Iterator over the skbs of a `frag_list`.
+///
+/// # Invariants
+///
+/// `next` is null or the next skb of the frag list of an skb borrowed for
+/// `'a`, whose members are valid and unchanged while it is.
+pub struct FragList<'a> {
+    next: *mut bindings::sk_buff,
+    _skb: PhantomData<&'a Skb>,
+}
+
+impl<'a> Iterator for FragList<'a> {
+    type Item = &'a Skb;
+
+    fn next(&mut self) -> Option<&'a Skb> {
+        let skb = NonNull::new(self.next)?;
+        // SAFETY: A member of the frag list (type invariants); the list
+        // ends with a null `next`.
+        self.next = unsafe { bindings::net_ext_skb_next(skb.as_ptr()) };
+        // CAST: `Skb` is `repr(transparent)` over the `sk_buff`.
+        // SAFETY: Valid and not written for `'a` (type invariants).
+        Some(unsafe { &*skb.as_ptr().cast::<Skb>() })
     }
 }
 
@@ -169,6 +262,13 @@ unsafe impl Sync for Owned {}
 /// let nm = pool.alloc_netmem(GFP_KERNEL).ok_or(ENOMEM)?;
 /// skb.add_rx_frag(nm, 0, 1000, 4096)?;
 /// assert_eq!((skb.len(), skb.headlen(), skb.nr_frags()), (1007, 7, 1));
+/// // A page frag: readable, no dma-buf chunk behind it; no frag list.
+/// assert!(skb.frags_readable());
+/// let f = skb.frags().next().ok_or(EINVAL)?;
+/// assert_eq!((f.offset(), f.size()), (0, 1000));
+/// assert!(f.net_iov().is_none());
+/// assert_eq!(skb.frags().count(), 1);
+/// assert!(skb.frag_list().next().is_none());
 /// let nm = pool.alloc_netmem(GFP_KERNEL).ok_or(ENOMEM)?;
 /// assert_eq!(skb.add_rx_frag(nm, 4000, 200, 4096), Err(EINVAL));
 /// skb.set_csum_unnecessary();
