@@ -5,7 +5,8 @@
 //! Crate root: declares the core's modules and its `module!`. With
 //! `CONFIG_NET_DEVMEM_CORE_RUST` the crate is the devmem core of the kernel
 //! (`binding.rs`: the functions the rest of Linux 6.12 calls and the
-//! memory provider); with `CONFIG_NET_DEVMEM_CORE_C` upstream's
+//! memory provider; `socket.rs` and `tokens.rs`: what a devmem socket does
+//! for `recvmsg(MSG_SOCK_DEVMEM)` and `SO_DEVMEM_DONTNEED`); with `CONFIG_NET_DEVMEM_CORE_C` upstream's
 //! `net/core/devmem.c` serves bindings and only the `devmem` family is
 //! ours. The module owns the family's registration either way.
 
@@ -17,6 +18,9 @@ mod bench;
 mod binding;
 mod freestack;
 mod netlink;
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+mod socket;
+mod tokens;
 
 module! {
     type: DevmemCore,
