@@ -15,6 +15,7 @@ use kernel::prelude::*;
 const CMD_CAPS_GET: u8 = bindings::DEVMEM_CMD_CAPS_GET as u8;
 const CMD_BINDING_GET: u8 = bindings::DEVMEM_CMD_BINDING_GET as u8;
 const CMD_ALLOC_BENCH: u8 = bindings::DEVMEM_CMD_ALLOC_BENCH as u8;
+const CMD_TOKEN_BENCH: u8 = bindings::DEVMEM_CMD_TOKEN_BENCH as u8;
 
 /// Attributes of the `caps` set.
 mod caps {
@@ -57,10 +58,29 @@ mod bench {
     pub(super) const PAD: u16 = bindings::DEVMEM_A_BENCH_PAD as u16;
 }
 
+/// Attributes of the `token-bench` set.
+mod tbench {
+    use kernel::bindings;
+    pub(super) const HELD: u16 = bindings::DEVMEM_A_TOKEN_BENCH_HELD as u16;
+    pub(super) const FRAGS: u16 = bindings::DEVMEM_A_TOKEN_BENCH_FRAGS as u16;
+    pub(super) const MSECS: u16 = bindings::DEVMEM_A_TOKEN_BENCH_MSECS as u16;
+    pub(super) const ROUNDS: u16 = bindings::DEVMEM_A_TOKEN_BENCH_ROUNDS as u16;
+    pub(super) const RECV_NSECS: u16 = bindings::DEVMEM_A_TOKEN_BENCH_RECV_NSECS as u16;
+    pub(super) const DONTNEED_NSECS: u16 = bindings::DEVMEM_A_TOKEN_BENCH_DONTNEED_NSECS as u16;
+    pub(super) const XA_ROUNDS: u16 = bindings::DEVMEM_A_TOKEN_BENCH_XA_ROUNDS as u16;
+    pub(super) const XA_RECV_NSECS: u16 = bindings::DEVMEM_A_TOKEN_BENCH_XA_RECV_NSECS as u16;
+    pub(super) const XA_DONTNEED_NSECS: u16 =
+        bindings::DEVMEM_A_TOKEN_BENCH_XA_DONTNEED_NSECS as u16;
+    pub(super) const PAD: u16 = bindings::DEVMEM_A_TOKEN_BENCH_PAD as u16;
+}
+
 /// Limits of `alloc-bench` (the spec's checks; the policy holds only
 /// small bounds).
 const BENCH_MAX_NIOVS: u32 = 1 << 20;
 const BENCH_MAX_MSECS: u32 = 60_000;
+
+/// Limit of `token-bench`'s `held`.
+const BENCH_MAX_HELD: u32 = 1 << 20;
 
 /// The core serving `bind-rx` (`enum devmem_implementation`).
 pub(crate) const IMPLEMENTATION: u32 = if cfg!(CONFIG_NET_DEVMEM_CORE_RUST) {
@@ -74,6 +94,12 @@ static BENCH_POLICY: [AttrPolicy; 4] = [
     AttrPolicy::unused(),
     AttrPolicy::u32_min(1),
     AttrPolicy::u32_min(1),
+    AttrPolicy::u32_min(1),
+];
+static TOKEN_BENCH_POLICY: [AttrPolicy; 4] = [
+    AttrPolicy::unused(),
+    AttrPolicy::u32(),
+    AttrPolicy::u32_range(1, 17),
     AttrPolicy::u32_min(1),
 ];
 
@@ -101,6 +127,11 @@ impl genl::Family for DevmemFamily {
             perm: Perm::Admin,
             policy: &BENCH_POLICY,
         },
+        Op {
+            cmd: CMD_TOKEN_BENCH,
+            perm: Perm::Admin,
+            policy: &TOKEN_BENCH_POLICY,
+        },
     ];
 
     fn doit(_data: &(), cmd: u8, info: &Info<'_>) -> Result {
@@ -108,6 +139,7 @@ impl genl::Family for DevmemFamily {
             CMD_CAPS_GET => caps_get(info),
             CMD_BINDING_GET => binding_get(info),
             CMD_ALLOC_BENCH => alloc_bench(info),
+            CMD_TOKEN_BENCH => token_bench(info),
             _ => Err(EOPNOTSUPP),
         }
     }
@@ -188,5 +220,36 @@ fn alloc_bench(info: &Info<'_>) -> Result {
         msg.put_u64(bench::NSECS, r.nsecs, bench::PAD)?;
         msg.put_u64(bench::GENPOOL_OPS, r.genpool_ops, bench::PAD)?;
         msg.put_u64(bench::GENPOOL_NSECS, r.genpool_nsecs, bench::PAD)
+    })
+}
+
+/// `token-bench`: our socket token store against 6.12's xarray.
+fn token_bench(info: &Info<'_>) -> Result {
+    let get = |attr, name| match info.attr(attr) {
+        Some(a) => Ok(a.get_u32()),
+        None => {
+            info.set_err_missing(attr, name);
+            Err(EINVAL)
+        }
+    };
+    let held = get(tbench::HELD, c_str!("held missing"))?;
+    let frags = get(tbench::FRAGS, c_str!("frags missing"))?;
+    let msecs = get(tbench::MSECS, c_str!("msecs missing"))?;
+    if held > BENCH_MAX_HELD || msecs > BENCH_MAX_MSECS {
+        info.set_err_msg(c_str!("held or msecs out of range"));
+        return Err(ERANGE);
+    }
+    if frags > crate::bench::MAX_FRAGS {
+        info.set_err_msg(c_str!("more frags than an skb has"));
+        return Err(ERANGE);
+    }
+    let r = crate::bench::tokens(held, frags, msecs)?;
+    info.reply(|msg| {
+        msg.put_u64(tbench::ROUNDS, r.rounds, tbench::PAD)?;
+        msg.put_u64(tbench::RECV_NSECS, r.recv_nsecs, tbench::PAD)?;
+        msg.put_u64(tbench::DONTNEED_NSECS, r.dontneed_nsecs, tbench::PAD)?;
+        msg.put_u64(tbench::XA_ROUNDS, r.xa_rounds, tbench::PAD)?;
+        msg.put_u64(tbench::XA_RECV_NSECS, r.xa_recv_nsecs, tbench::PAD)?;
+        msg.put_u64(tbench::XA_DONTNEED_NSECS, r.xa_dontneed_nsecs, tbench::PAD)
     })
 }
