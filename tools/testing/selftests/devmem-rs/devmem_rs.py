@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.join(KSRC, "tools/testing/selftests"))
 sys.path.insert(0, os.path.join(KSRC, "tools/net"))
 
 # pylint: disable=wrong-import-position,unused-import
-from net.lib.py import (ksft_run, ksft_exit, ksft_eq, ksft_in, ksft_true,  # noqa: E402,F401
-                        KsftSkipEx)
+from net.lib.py import (ksft_run, ksft_exit, ksft_eq, ksft_ge, ksft_in,  # noqa: E402,F401
+                        ksft_true, KsftSkipEx)
 from ynl.lib import YnlFamily, NlError  # noqa: E402,F401
 
 SPECS = os.path.join(KSRC, "Documentation/netlink/specs")

@@ -54,10 +54,11 @@ def nsexec(ns, *args, **kw):
 class Recv:
     """A devmem_recv.py process in namespace NS."""
 
-    def __init__(self, ns, ifname, queue, size=DMABUF):
+    def __init__(self, ns, ifname, queue, size=DMABUF, addr=IPB, port=None):
+        port = PORTS[queue] if port is None else port
         self.p = subprocess.Popen(
             ["ip", "netns", "exec", ns, sys.executable, f"{HERE}/devmem_recv.py", ifname,
-             str(queue), IPB, str(PORTS[queue]), str(size)],
+             str(queue), addr, str(port), str(size)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def cmd(self, line, timeout=120):
@@ -81,20 +82,23 @@ class Recv:
         self.p.wait(timeout=60)
 
 
-def sender(queue, nbytes, ns=NSA):
+def sender(queue, nbytes, ns=NSA, addr=IPB, port=None):
+    port = PORTS[queue] if port is None else port
     return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, f"{HERE}/tcp_pattern.py",
-                             "client", IPB, str(PORTS[queue]), str(nbytes)],
+                             "client", addr, str(port), str(nbytes)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def configure_b(ns, ifb):
+def configure_b(ns, ifb, ports=None, addr=IPB):
+    """Four queues, header split, RSS on queue 0, and ntuple rules steering
+    ADDR's ports to their queues (PORTS: {queue: port})."""
     et = ethtool()
     for args in (["-L", ifb, "combined", "4"], ["-K", ifb, "ntuple", "off"],
                  ["-G", ifb, "tcp-data-split", "on"], ["-K", ifb, "ntuple", "on"],
                  ["-X", ifb, "equal", "1"]):
         nsexec(ns, et, *args, check=True, capture_output=True)
-    for q, port in PORTS.items():
-        nsexec(ns, et, "-N", ifb, "flow-type", "tcp4", "dst-ip", IPB, "dst-port", str(port),
+    for q, port in (ports or PORTS).items():
+        nsexec(ns, et, "-N", ifb, "flow-type", "tcp4", "dst-ip", addr, "dst-port", str(port),
                "action", str(q), check=True, capture_output=True)
 
 
