@@ -375,3 +375,103 @@ void rust_helper_page_pool_dma_sync_netmem_for_cpu(const struct page_pool *pool,
 }
 
 #include "net_ext_devmem.c"
+
+/* genl dumps, attribute streams, multicast (kernel::net::genl) */
+struct net *rust_helper_genl_info_net(const struct genl_info *info)
+{
+	return genl_info_net(info);
+}
+
+const struct genl_info *rust_helper_net_ext_genl_dump_info(struct netlink_callback *cb)
+{
+	return genl_info_dump(cb);
+}
+
+struct net *rust_helper_net_ext_netlink_cb_net(struct netlink_callback *cb)
+{
+	return sock_net(cb->skb->sk);
+}
+
+u32 rust_helper_net_ext_netlink_cb_portid(struct netlink_callback *cb)
+{
+	return NETLINK_CB(cb->skb).portid;
+}
+
+u32 rust_helper_net_ext_netlink_cb_seq(struct netlink_callback *cb)
+{
+	return cb->nlh->nlmsg_seq;
+}
+
+void *rust_helper_net_ext_netlink_cb_ctx(struct netlink_callback *cb)
+{
+	return cb->ctx;
+}
+
+void *rust_helper_genlmsg_data(const struct genlmsghdr *gnlh)
+{
+	return genlmsg_data(gnlh);
+}
+
+int rust_helper_genlmsg_len(const struct genlmsghdr *gnlh)
+{
+	return genlmsg_len(gnlh);
+}
+
+void rust_helper_genlmsg_cancel(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_cancel(skb, hdr);
+}
+
+int rust_helper_genlmsg_multicast_netns(const struct genl_family *family, struct net *net,
+					struct sk_buff *skb, u32 portid, unsigned int group,
+					gfp_t flags)
+{
+	return genlmsg_multicast_netns(family, net, skb, portid, group, flags);
+}
+
+int rust_helper_nla_ok(const struct nlattr *nla, int remaining)
+{
+	return nla_ok(nla, remaining);
+}
+
+struct nlattr *rust_helper_nla_next(const struct nlattr *nla, int *remaining)
+{
+	return nla_next(nla, remaining);
+}
+
+int rust_helper_nla_type(const struct nlattr *nla)
+{
+	return nla_type(nla);
+}
+
+int rust_helper_nla_parse_nested(struct nlattr *tb[], int maxtype, const struct nlattr *nla,
+				 const struct nla_policy *policy, struct netlink_ext_ack *extack)
+{
+	return nla_parse_nested(tb, maxtype, nla, policy, extack);
+}
+
+/* net devices by index (kernel::net::mp::NetDevice) */
+bool rust_helper_netif_device_present(const struct net_device *dev)
+{
+	return netif_device_present(dev);
+}
+
+struct net *rust_helper_dev_net(const struct net_device *dev)
+{
+	return dev_net(dev);
+}
+
+struct nlattr *rust_helper_nla_nest_start(struct sk_buff *skb, int attrtype)
+{
+	return nla_nest_start(skb, attrtype);
+}
+
+int rust_helper_nla_nest_end(struct sk_buff *skb, struct nlattr *start)
+{
+	return nla_nest_end(skb, start);
+}
+
+void rust_helper_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_cancel(skb, start);
+}

@@ -38,6 +38,7 @@ use crate::bindings;
 use crate::device::Device;
 use crate::error::{code::*, from_result, Result};
 use crate::net::netmem::NetIovArea;
+use crate::net::ns::{Net, NetId};
 use crate::net::rtnl::Rtnl;
 use crate::prelude::*;
 use crate::scatterlist::SgTable;
@@ -91,6 +92,41 @@ impl NetDevice {
     /// The raw `net_device`.
     pub fn as_ptr(&self) -> *mut bindings::net_device {
         self.0.get()
+    }
+
+    /// The device of index `ifindex` in `net` (`__dev_get_by_index()`),
+    /// registered while RTNL is held.
+    pub fn get_by_index<'a>(net: &Net, ifindex: i32, _rtnl: &'a Rtnl) -> Option<&'a NetDevice> {
+        // SAFETY: `net` is alive; RTNL is held (the token).
+        let p = unsafe { bindings::__dev_get_by_index(net.as_ptr(), ifindex) };
+        // SAFETY: A registered device; unregistering it needs RTNL, which
+        // the caller holds for `'a`.
+        (!p.is_null()).then(|| unsafe { NetDevice::from_raw(p) })
+    }
+
+    /// Whether the device is present (`netif_device_present()`: not
+    /// detached, e.g. suspended or being removed).
+    pub fn is_present(&self) -> bool {
+        // SAFETY: Valid (type invariants).
+        unsafe { bindings::netif_device_present(self.as_ptr()) }
+    }
+
+    /// Whether an XDP program is attached (`dev_xdp_prog_count()`).
+    pub fn has_xdp_prog(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: Valid (type invariants); stable under RTNL.
+        unsafe { bindings::dev_xdp_prog_count(self.as_ptr()) != 0 }
+    }
+
+    /// The network namespace the device is in (`dev_net()`).
+    pub fn net(&self) -> &Net {
+        // SAFETY: Valid (type invariants); a device keeps its namespace
+        // alive while it is in it.
+        unsafe { Net::from_raw(bindings::dev_net(self.as_ptr())) }
+    }
+
+    /// The identity of [`NetDevice::net`].
+    pub fn net_id(&self) -> NetId {
+        self.net().id()
     }
 
     /// The interface index.
@@ -202,6 +238,11 @@ impl ExtAck<'_> {
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::netlink_ext_ack) -> ExtAck<'a> {
         // INVARIANT: guaranteed by the caller.
         ExtAck(ptr, PhantomData)
+    }
+
+    /// The `netlink_ext_ack` pointer (null if the request has none).
+    pub fn as_raw(&self) -> *mut bindings::netlink_ext_ack {
+        self.0
     }
 
     /// Sets the message reported with the request's error.
