@@ -39,6 +39,7 @@ use kernel::dma::Direction;
 use kernel::dma_buf::{DmaBuf, Mapping};
 use kernel::global::Global;
 use kernel::net::mp::{self, ExtAck, Installed, NetDevice, PoolInit, Provider};
+use kernel::net::ns::NetId;
 use kernel::net::rtnl::Rtnl;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
@@ -84,7 +85,12 @@ pub(crate) struct Info {
     /// is registered).
     dev: usize,
     ifindex: i32,
+    /// The device's namespace when bound (dumps list a namespace's).
+    net: NetId,
     size: usize,
+    /// The rx queues it is installed on.
+    #[pin]
+    queue_ids: Mutex<KVec<u32>>,
     /// The allocator, with the counters.
     pub(crate) free: FreeStack,
     /// The dma-buf mapped for the device's parent, until unmapped.
@@ -97,6 +103,19 @@ impl Info {
     /// Interface index of the device it was bound on.
     pub(crate) fn ifindex(&self) -> i32 {
         self.ifindex
+    }
+
+    /// The namespace of its device when bound.
+    pub(crate) fn net(&self) -> NetId {
+        self.net
+    }
+
+    /// The rx queues it is installed on, in the order they were bound.
+    pub(crate) fn queues(&self) -> Result<KVec<u32>> {
+        let q = self.queue_ids.lock();
+        let mut v = KVec::with_capacity(q.len(), GFP_KERNEL)?;
+        v.extend_from_slice(&q, GFP_KERNEL)?;
+        Ok(v)
     }
 
     /// Size of the dma-buf.
@@ -178,11 +197,14 @@ impl mp::Core for DmabufBinding {
             .sum();
         // (Computed outside the initialiser, whose fields shadow names.)
         let (dev_id, ifindex, size) = (dev.as_ptr() as usize, dev.ifindex(), dmabuf.size());
+        let net = dev.net_id();
         let info = Arc::pin_init(
             try_pin_init!(Info {
                 dev: dev_id,
                 ifindex,
+                net,
                 size,
+                queue_ids <- new_mutex!(KVec::new()),
                 free: FreeStack::new(niovs)?,
                 mapping <- new_mutex!(None),
                 mapped: AtomicBool::new(true),
@@ -227,15 +249,18 @@ impl mp::Core for DmabufBinding {
         }
         // Room first, so that a queue installed is always recorded.
         b.data().queues.lock().reserve(1, GFP_KERNEL)?;
+        b.data().info.queue_ids.lock().reserve(1, GFP_KERNEL)?;
         let inst = mp::Binding::install(b, dev, rtnl, idx)?;
-        // Within the capacity reserved: no allocation, cannot fail.
+        // Within the capacities reserved: no allocation, cannot fail.
         if let Err(e) = b.data().queues.lock().push(Some(inst), GFP_KERNEL) {
             pr_err!("devmem: queue record lost: {:?}\n", e);
         }
+        let _ = b.data().info.queue_ids.lock().push(idx, GFP_KERNEL);
         Ok(())
     }
 
     fn unbind(b: Arc<Binding>, rtnl: &Rtnl) {
+        drop(core::mem::take(&mut *b.data().info.queue_ids.lock()));
         let queues = core::mem::take(&mut *b.data().queues.lock());
         for inst in queues.into_iter().flatten() {
             let idx = inst.index();
@@ -269,7 +294,10 @@ impl mp::Core for DmabufBinding {
                 Some(inst) => inst.forget(rtnl),
                 None => pr_err!("devmem: rx queue {} bound but not recorded\n", idx),
             }
+            // A binding is on one device: off all its queues now.
+            drop(core::mem::take(&mut *b.data().info.queue_ids.lock()));
         }
+        crate::netlink::device_gone(dev, rtnl);
         // Every mapping for the device goes while it exists, also of
         // bindings no longer on any queue (page pools or tokens may still
         // hold them).

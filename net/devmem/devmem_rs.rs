@@ -19,6 +19,8 @@ mod binding;
 mod freestack;
 mod netlink;
 #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+mod owners;
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
 mod socket;
 mod tokens;
 
@@ -30,20 +32,23 @@ module! {
     license: "GPL",
 }
 
-struct DevmemCore {
-    _family: genl::Registration<netlink::DevmemFamily>,
-}
+struct DevmemCore;
 
 impl kernel::Module for DevmemCore {
     fn init(module: &'static ThisModule) -> Result<Self> {
         #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
-        binding::STATE.set(KBox::pin_init(binding::State::new(), GFP_KERNEL)?)?;
-        let family = genl::Registration::new(module, ())?;
+        {
+            binding::STATE.set(KBox::pin_init(binding::State::new(), GFP_KERNEL)?)?;
+            owners::OWNERS.set(KBox::pin_init(owners::Owners::new(), GFP_KERNEL)?)?;
+        }
+        // Kept in a static: the core sends the family's notifications.
+        let family = genl::Registration::<netlink::DevmemFamily>::new(module, ())?;
+        netlink::FAMILY.set(KBox::pin(family, GFP_KERNEL)?)?;
         if cfg!(CONFIG_NET_DEVMEM_CORE_RUST) {
             pr_info!("Device Memory TCP core in Rust: bind-rx served by the Rust core (implementation: rust); genetlink family 'devmem' registered\n");
         } else {
             pr_info!("Device Memory TCP core in Rust: bind-rx served by the C core, net/core/devmem.c (implementation: c); genetlink family 'devmem' registered\n");
         }
-        Ok(DevmemCore { _family: family })
+        Ok(DevmemCore)
     }
 }

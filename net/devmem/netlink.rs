@@ -7,6 +7,7 @@
 
 use kernel::bindings;
 use kernel::c_str;
+use kernel::global::Global;
 use kernel::net::devmem_uapi as uapi;
 use kernel::net::genl::{self, AttrPolicy, Info, Op, Perm};
 use kernel::prelude::*;
@@ -16,6 +17,16 @@ const CMD_CAPS_GET: u8 = bindings::DEVMEM_CMD_CAPS_GET as u8;
 const CMD_BINDING_GET: u8 = bindings::DEVMEM_CMD_BINDING_GET as u8;
 const CMD_ALLOC_BENCH: u8 = bindings::DEVMEM_CMD_ALLOC_BENCH as u8;
 const CMD_TOKEN_BENCH: u8 = bindings::DEVMEM_CMD_TOKEN_BENCH as u8;
+const CMD_BIND_RX: u8 = bindings::DEVMEM_CMD_BIND_RX as u8;
+const CMD_UNBIND: u8 = bindings::DEVMEM_CMD_UNBIND as u8;
+#[cfg_attr(not(CONFIG_NET_DEVMEM_CORE_RUST), allow(dead_code))]
+const CMD_BIND_NTF: u8 = bindings::DEVMEM_CMD_BIND_NTF as u8;
+#[cfg_attr(not(CONFIG_NET_DEVMEM_CORE_RUST), allow(dead_code))]
+const CMD_UNBIND_NTF: u8 = bindings::DEVMEM_CMD_UNBIND_NTF as u8;
+
+/// Multicast group `bindings` (the first of `MCGRPS`).
+#[cfg_attr(not(CONFIG_NET_DEVMEM_CORE_RUST), allow(dead_code))]
+const GROUP_BINDINGS: u32 = 0;
 
 /// Attributes of the `caps` set.
 mod caps {
@@ -43,6 +54,11 @@ mod binding {
     pub(super) const ALLOC_FAILURES: u16 = bindings::DEVMEM_A_BINDING_ALLOC_FAILURES as u16;
     pub(super) const MAPPED: u16 = bindings::DEVMEM_A_BINDING_MAPPED as u16;
     pub(super) const PAD: u16 = bindings::DEVMEM_A_BINDING_PAD as u16;
+    pub(super) const FD: u16 = bindings::DEVMEM_A_BINDING_FD as u16;
+    pub(super) const QUEUES: u16 = bindings::DEVMEM_A_BINDING_QUEUES as u16;
+    pub(super) const OWNER_PORTID: u16 = bindings::DEVMEM_A_BINDING_OWNER_PORTID as u16;
+    pub(super) const REASON: u16 = bindings::DEVMEM_A_BINDING_REASON as u16;
+    pub(super) const QUEUE_ID: u16 = bindings::DEVMEM_A_QUEUE_ID as u16;
 }
 
 /// Attributes of the `bench` set.
@@ -90,6 +106,22 @@ pub(crate) const IMPLEMENTATION: u32 = if cfg!(CONFIG_NET_DEVMEM_CORE_RUST) {
 };
 
 static BINDING_POLICY: [AttrPolicy; 2] = [AttrPolicy::unused(), AttrPolicy::u32_min(1)];
+/// `queue` set: an rx queue index.
+static QUEUE_POLICY: [AttrPolicy; 2] = [AttrPolicy::unused(), AttrPolicy::u32()];
+/// `bind-rx`: ifindex (from 1), fd, queues (each a `queue` nest).
+static BIND_POLICY: [AttrPolicy; 11] = [
+    AttrPolicy::unused(),
+    AttrPolicy::unused(), // id
+    AttrPolicy::u32_min(1),
+    AttrPolicy::unused(),
+    AttrPolicy::unused(),
+    AttrPolicy::unused(),
+    AttrPolicy::unused(),
+    AttrPolicy::unused(),
+    AttrPolicy::unused(), // pad
+    AttrPolicy::u32(),    // fd
+    AttrPolicy::nested(&QUEUE_POLICY),
+];
 static BENCH_POLICY: [AttrPolicy; 4] = [
     AttrPolicy::unused(),
     AttrPolicy::u32_min(1),
@@ -132,7 +164,19 @@ impl genl::Family for DevmemFamily {
             perm: Perm::Admin,
             policy: &TOKEN_BENCH_POLICY,
         },
+        Op {
+            cmd: CMD_BIND_RX,
+            perm: Perm::NetnsAdmin,
+            policy: &BIND_POLICY,
+        },
+        Op {
+            cmd: CMD_UNBIND,
+            perm: Perm::NetnsAdmin,
+            policy: &BINDING_POLICY,
+        },
     ];
+    const DUMPS: &'static [u8] = &[CMD_BINDING_GET];
+    const MCGRPS: &'static [&'static CStr] = &[c_str!("bindings")];
 
     fn doit(_data: &(), cmd: u8, info: &Info<'_>) -> Result {
         match cmd {
@@ -140,8 +184,22 @@ impl genl::Family for DevmemFamily {
             CMD_BINDING_GET => binding_get(info),
             CMD_ALLOC_BENCH => alloc_bench(info),
             CMD_TOKEN_BENCH => token_bench(info),
+            CMD_BIND_RX => bind_rx(info),
+            CMD_UNBIND => unbind(info),
             _ => Err(EOPNOTSUPP),
         }
+    }
+
+    fn dumpit(_data: &(), cmd: u8, dump: &mut genl::Dump<'_>) -> Result {
+        match cmd {
+            CMD_BINDING_GET => binding_dump(dump),
+            _ => Err(EOPNOTSUPP),
+        }
+    }
+
+    #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+    fn release(_data: &(), sock: &genl::Release<'_>) {
+        release(sock);
     }
 }
 
@@ -163,6 +221,23 @@ fn caps_get(info: &Info<'_>) -> Result {
     })
 }
 
+/// The attributes of binding `id`.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn put_binding(msg: &mut genl::Message<'_>, id: u32, b: &crate::binding::Info) -> Result {
+    msg.put_u32(binding::ID, id)?;
+    msg.put_u32(binding::IFINDEX, b.ifindex() as u32)?;
+    msg.put_u64(binding::DMABUF_SIZE, b.size() as u64, binding::PAD)?;
+    msg.put_u32(binding::NIOVS, b.free.total())?;
+    msg.put_u32(binding::NIOVS_IN_USE, b.free.in_use())?;
+    msg.put_u64(binding::ALLOC_FAILURES, b.free.failures(), binding::PAD)?;
+    msg.put_u32(binding::MAPPED, b.mapped().into())?;
+    for q in b.queues()?.iter() {
+        msg.put_nest(binding::QUEUES, |m| m.put_u32(binding::QUEUE_ID, *q))?;
+    }
+    let owner = crate::owners::OWNERS.get().and_then(|o| o.owner_of(id));
+    msg.put_u32(binding::OWNER_PORTID, owner.unwrap_or(0))
+}
+
 /// `binding-get`: counters of a binding of the Rust core.
 #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
 fn binding_get(info: &Info<'_>) -> Result {
@@ -176,15 +251,32 @@ fn binding_get(info: &Info<'_>) -> Result {
         info.set_err_msg(c_str!("no binding with this id"));
         return Err(ENOENT);
     };
-    info.reply(|msg| {
-        msg.put_u32(binding::ID, id)?;
-        msg.put_u32(binding::IFINDEX, b.ifindex() as u32)?;
-        msg.put_u64(binding::DMABUF_SIZE, b.size() as u64, binding::PAD)?;
-        msg.put_u32(binding::NIOVS, b.free.total())?;
-        msg.put_u32(binding::NIOVS_IN_USE, b.free.in_use())?;
-        msg.put_u64(binding::ALLOC_FAILURES, b.free.failures(), binding::PAD)?;
-        msg.put_u32(binding::MAPPED, b.mapped().into())
-    })
+    info.reply(|msg| put_binding(msg, id, &b))
+}
+
+/// `binding-get` dump: the bindings of devices of the caller's namespace,
+/// by id; the cursor is the next id to look at.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn binding_dump(dump: &mut genl::Dump<'_>) -> Result {
+    let st = crate::binding::STATE.get().ok_or(EOPNOTSUPP)?;
+    let net = dump.net().id();
+    loop {
+        let start = u32::try_from((*dump.cursor()).max(1)).map_err(|_| EINVAL);
+        let Ok(start) = start else { return Ok(()) };
+        let Some((id, b)) = st.next(start) else {
+            return Ok(());
+        };
+        if b.net() == net {
+            dump.add(|msg| put_binding(msg, id, &b))?;
+        }
+        *dump.cursor() = u64::from(id) + 1;
+    }
+}
+
+/// `binding-get` dump with the C core: nothing of ours to list.
+#[cfg(not(CONFIG_NET_DEVMEM_CORE_RUST))]
+fn binding_dump(_dump: &mut genl::Dump<'_>) -> Result {
+    Err(EOPNOTSUPP)
 }
 
 /// `binding-get` with the C core: its bindings are not ours to report.
@@ -252,4 +344,187 @@ fn token_bench(info: &Info<'_>) -> Result {
         msg.put_u64(tbench::XA_RECV_NSECS, r.xa_recv_nsecs, tbench::PAD)?;
         msg.put_u64(tbench::XA_DONTNEED_NSECS, r.xa_dontneed_nsecs, tbench::PAD)
     })
+}
+
+/// The family's registration (kept for notifications from the core).
+pub(crate) static FAMILY: Global<genl::Registration<DevmemFamily>> = Global::new();
+
+/// Sends `unbind-ntf` for `o` in `net`.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn put_ntf(msg: &mut genl::Message<'_>, o: &crate::owners::Owned, reason: Option<u32>) -> Result {
+    msg.put_u32(binding::ID, o.id)?;
+    msg.put_u32(binding::IFINDEX, o.ifindex as u32)?;
+    msg.put_u32(binding::OWNER_PORTID, o.portid)?;
+    match reason {
+        Some(r) => msg.put_u32(binding::REASON, r),
+        None => Ok(()),
+    }
+}
+
+/// `bind-rx`: binds a dma-buf to rx queues for the calling socket.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn bind_rx(info: &Info<'_>) -> Result {
+    use crate::binding::DmabufBinding;
+    use crate::owners::{Owned, OWNERS};
+    use kernel::net::mp::{with_rtnl, Core, NetDevice};
+
+    let get = |attr, name| match info.attr(attr) {
+        Some(a) => Ok(a.get_u32()),
+        None => {
+            info.set_err_missing(attr, name);
+            Err(EINVAL)
+        }
+    };
+    let ifindex = get(binding::IFINDEX, c_str!("ifindex missing"))?;
+    let fd = get(binding::FD, c_str!("dma-buf fd missing"))?;
+    if info.attrs(binding::QUEUES).next().is_none() {
+        info.set_err_missing(binding::QUEUES, c_str!("no queue to bind"));
+        return Err(EINVAL);
+    }
+    let owners = OWNERS.get().ok_or(EOPNOTSUPP)?;
+    let extack = info.extack();
+    let net = info.net();
+    let (id, ifindex) = with_rtnl(|rtnl| -> Result<(u32, i32)> {
+        let Some(dev) = NetDevice::get_by_index(net, ifindex as i32, rtnl) else {
+            info.set_err_msg(c_str!("no such device in this namespace"));
+            return Err(ENODEV);
+        };
+        if !dev.is_present() {
+            info.set_err_msg(c_str!("device not present"));
+            return Err(ENODEV);
+        }
+        if dev.has_xdp_prog(rtnl) {
+            info.set_err_msg(c_str!(
+                "unable to bind dmabuf to device with XDP program attached"
+            ));
+            return Err(EEXIST);
+        }
+        let b = DmabufBinding::bind(dev, rtnl, fd, &extack)?;
+        for q in info.attrs(binding::QUEUES) {
+            let r = q.parse_nested(&QUEUE_POLICY, &extack).and_then(|n| {
+                let Some(idx) = n.attr(binding::QUEUE_ID) else {
+                    info.set_err_msg(c_str!("queue id missing"));
+                    return Err(EINVAL);
+                };
+                DmabufBinding::bind_queue(dev, rtnl, idx.get_u32(), b.as_arc_borrow(), &extack)
+            });
+            if let Err(e) = r {
+                DmabufBinding::unbind(b, rtnl);
+                return Err(e);
+            }
+        }
+        let id = b.id();
+        let o = Owned {
+            net: net.id(),
+            portid: info.snd_portid(),
+            id,
+            ifindex: dev.ifindex(),
+            dev: dev.as_ptr() as usize,
+            binding: b,
+        };
+        if let Err(o) = owners.add(o) {
+            DmabufBinding::unbind(o.binding, rtnl);
+            return Err(ENOMEM);
+        }
+        Ok((id, dev.ifindex()))
+    })?;
+    let portid = info.snd_portid();
+    let _ = info.multicast(GROUP_BINDINGS, CMD_BIND_NTF, |m| {
+        m.put_u32(binding::ID, id)?;
+        m.put_u32(binding::IFINDEX, ifindex as u32)?;
+        m.put_u32(binding::OWNER_PORTID, portid)
+    });
+    info.reply(|msg| msg.put_u32(binding::ID, id))
+}
+
+/// `unbind`: the calling socket gives one of its bindings back.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn unbind(info: &Info<'_>) -> Result {
+    use crate::binding::DmabufBinding;
+    use kernel::net::mp::{with_rtnl, Core};
+
+    let Some(id) = info.attr(binding::ID) else {
+        info.set_err_missing(binding::ID, c_str!("binding id missing"));
+        return Err(EINVAL);
+    };
+    let owners = crate::owners::OWNERS.get().ok_or(EOPNOTSUPP)?;
+    let o = owners
+        .take_id(info.net().id(), info.snd_portid(), id.get_u32())
+        .inspect_err(|e| {
+            info.set_err_msg(if *e == EPERM {
+                c_str!("binding of another socket")
+            } else {
+                c_str!("no binding of this family with this id here")
+            })
+        })?;
+    let _ = info.multicast(GROUP_BINDINGS, CMD_UNBIND_NTF, |m| {
+        put_ntf(
+            m,
+            &o,
+            Some(bindings::devmem_unbind_reason_DEVMEM_UNBIND_REASON_USER),
+        )
+    });
+    with_rtnl(|rtnl| DmabufBinding::unbind(o.binding, rtnl));
+    Ok(())
+}
+
+/// A devmem socket was released: its bindings go.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn release(sock: &genl::Release<'_>) {
+    use crate::binding::DmabufBinding;
+    use kernel::net::mp::{with_rtnl, Core};
+
+    let Some(owners) = crate::owners::OWNERS.get() else {
+        return;
+    };
+    let (net, portid) = (sock.net().id(), sock.portid());
+    while let Some(o) = owners.take_first(|o| o.net == net && o.portid == portid) {
+        let _ = sock.multicast(GROUP_BINDINGS, CMD_UNBIND_NTF, |m| {
+            put_ntf(
+                m,
+                &o,
+                Some(bindings::devmem_unbind_reason_DEVMEM_UNBIND_REASON_SOCKET_CLOSED),
+            )
+        });
+        with_rtnl(|rtnl| DmabufBinding::unbind(o.binding, rtnl));
+    }
+}
+
+/// `dev` is being unregistered (RTNL held): the family's bindings on it go.
+pub(crate) fn device_gone(dev: &kernel::net::mp::NetDevice, rtnl: &kernel::net::rtnl::Rtnl) {
+    use crate::binding::DmabufBinding;
+    use kernel::net::mp::Core;
+
+    let Some(owners) = crate::owners::OWNERS.get() else {
+        return;
+    };
+    let key = dev.as_ptr() as usize;
+    while let Some(o) = owners.take_first(|o| o.dev == key) {
+        if let Some(f) = FAMILY.get() {
+            let _ = f.multicast(dev.net(), GROUP_BINDINGS, CMD_UNBIND_NTF, |m| {
+                put_ntf(
+                    m,
+                    &o,
+                    Some(bindings::devmem_unbind_reason_DEVMEM_UNBIND_REASON_DEVICE_GONE),
+                )
+            });
+        }
+        DmabufBinding::unbind(o.binding, rtnl);
+    }
+}
+
+/// `bind-rx` and `unbind` with the C core: its bindings belong to the
+/// netdev family.
+#[cfg(not(CONFIG_NET_DEVMEM_CORE_RUST))]
+fn bind_rx(info: &Info<'_>) -> Result {
+    info.set_err_msg(c_str!(
+        "bindings are served by the C core: use the netdev family"
+    ));
+    Err(EOPNOTSUPP)
+}
+
+/// See [`bind_rx`].
+#[cfg(not(CONFIG_NET_DEVMEM_CORE_RUST))]
+fn unbind(info: &Info<'_>) -> Result {
+    bind_rx(info)
 }
