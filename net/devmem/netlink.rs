@@ -491,6 +491,7 @@ fn release(sock: &genl::Release<'_>) {
 }
 
 /// `dev` is being unregistered (RTNL held): the family's bindings on it go.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
 pub(crate) fn device_gone(dev: &kernel::net::mp::NetDevice, rtnl: &kernel::net::rtnl::Rtnl) {
     use crate::binding::DmabufBinding;
     use kernel::net::mp::Core;
