@@ -241,11 +241,7 @@ fn put_binding(msg: &mut genl::Message<'_>, id: u32, b: &crate::binding::Info) -
 /// `binding-get`: counters of a binding of the Rust core.
 #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
 fn binding_get(info: &Info<'_>) -> Result {
-    let Some(id) = info.attr(binding::ID) else {
-        info.set_err_missing(binding::ID, c_str!("binding id missing"));
-        return Err(EINVAL);
-    };
-    let id = id.get_u32();
+    let id = info.required_u32(binding::ID, c_str!("binding id missing"))?;
     let st = crate::binding::STATE.get().ok_or(EOPNOTSUPP)?;
     let Some(b) = st.get(id) else {
         info.set_err_msg(c_str!("no binding with this id"));
@@ -288,16 +284,9 @@ fn binding_get(info: &Info<'_>) -> Result {
 
 /// `alloc-bench`: our allocator against gen_pool.
 fn alloc_bench(info: &Info<'_>) -> Result {
-    let get = |attr, name| match info.attr(attr) {
-        Some(a) => Ok(a.get_u32()),
-        None => {
-            info.set_err_missing(attr, name);
-            Err(EINVAL)
-        }
-    };
-    let niovs = get(bench::NIOVS, c_str!("niovs missing"))?;
-    let batch = get(bench::BATCH, c_str!("batch missing"))?;
-    let msecs = get(bench::MSECS, c_str!("msecs missing"))?;
+    let niovs = info.required_u32(bench::NIOVS, c_str!("niovs missing"))?;
+    let batch = info.required_u32(bench::BATCH, c_str!("batch missing"))?;
+    let msecs = info.required_u32(bench::MSECS, c_str!("msecs missing"))?;
     if niovs > BENCH_MAX_NIOVS || batch > BENCH_MAX_NIOVS || msecs > BENCH_MAX_MSECS {
         info.set_err_msg(c_str!("niovs, batch or msecs out of range"));
         return Err(ERANGE);
@@ -317,16 +306,9 @@ fn alloc_bench(info: &Info<'_>) -> Result {
 
 /// `token-bench`: our socket token store against 6.12's xarray.
 fn token_bench(info: &Info<'_>) -> Result {
-    let get = |attr, name| match info.attr(attr) {
-        Some(a) => Ok(a.get_u32()),
-        None => {
-            info.set_err_missing(attr, name);
-            Err(EINVAL)
-        }
-    };
-    let held = get(tbench::HELD, c_str!("held missing"))?;
-    let frags = get(tbench::FRAGS, c_str!("frags missing"))?;
-    let msecs = get(tbench::MSECS, c_str!("msecs missing"))?;
+    let held = info.required_u32(tbench::HELD, c_str!("held missing"))?;
+    let frags = info.required_u32(tbench::FRAGS, c_str!("frags missing"))?;
+    let msecs = info.required_u32(tbench::MSECS, c_str!("msecs missing"))?;
     if held > BENCH_MAX_HELD || msecs > BENCH_MAX_MSECS {
         info.set_err_msg(c_str!("held or msecs out of range"));
         return Err(ERANGE);
@@ -368,15 +350,8 @@ fn bind_rx(info: &Info<'_>) -> Result {
     use crate::owners::{Owned, OWNERS};
     use kernel::net::mp::{with_rtnl, Core, NetDevice};
 
-    let get = |attr, name| match info.attr(attr) {
-        Some(a) => Ok(a.get_u32()),
-        None => {
-            info.set_err_missing(attr, name);
-            Err(EINVAL)
-        }
-    };
-    let ifindex = get(binding::IFINDEX, c_str!("ifindex missing"))?;
-    let fd = get(binding::FD, c_str!("dma-buf fd missing"))?;
+    let ifindex = info.required_u32(binding::IFINDEX, c_str!("ifindex missing"))?;
+    let fd = info.required_u32(binding::FD, c_str!("dma-buf fd missing"))?;
     if info.attrs(binding::QUEUES).next().is_none() {
         info.set_err_missing(binding::QUEUES, c_str!("no queue to bind"));
         return Err(EINVAL);
@@ -443,13 +418,10 @@ fn unbind(info: &Info<'_>) -> Result {
     use crate::binding::DmabufBinding;
     use kernel::net::mp::{with_rtnl, Core};
 
-    let Some(id) = info.attr(binding::ID) else {
-        info.set_err_missing(binding::ID, c_str!("binding id missing"));
-        return Err(EINVAL);
-    };
+    let id = info.required_u32(binding::ID, c_str!("binding id missing"))?;
     let owners = crate::owners::OWNERS.get().ok_or(EOPNOTSUPP)?;
     let o = owners
-        .take_id(info.net().id(), info.snd_portid(), id.get_u32())
+        .take_id(info.net().id(), info.snd_portid(), id)
         .inspect_err(|e| {
             info.set_err_msg(if *e == EPERM {
                 c_str!("binding of another socket")

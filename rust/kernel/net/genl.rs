@@ -277,6 +277,18 @@ impl<'a> Info<'a> {
         (!a.is_null()).then(|| unsafe { Attr::from_raw(a) })
     }
 
+    /// The `u32` attribute `attr`, which the request must carry: if it
+    /// does not, marks it missing with `msg` and fails with `EINVAL`.
+    pub fn required_u32(&self, attr: u16, msg: &'static CStr) -> Result<u32> {
+        match self.attr(attr) {
+            Some(a) => Ok(a.get_u32()),
+            None => {
+                self.set_err_missing(attr, msg);
+                Err(EINVAL)
+            }
+        }
+    }
+
     /// Every top-level attribute of type `attr` (for multi-attr
     /// attributes), in order.
     pub fn attrs(&self, attr: u16) -> impl Iterator<Item = Attr<'a>> + 'a {
