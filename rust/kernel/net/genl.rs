@@ -310,47 +310,63 @@ impl<'a> Info<'a> {
 
     /// Builds a reply with `fill` and sends it to the requester.
     pub fn reply(&self, fill: impl FnOnce(&mut Message<'_>) -> Result) -> Result {
-        // SAFETY: FFI call; a null return means allocation failure.
-        let skb = unsafe { bindings::genlmsg_new(bindings::NLMSG_GOODSIZE, GFP_KERNEL.as_raw()) };
-        if skb.is_null() {
-            return Err(ENOMEM);
-        }
-        // SAFETY: `skb` is a fresh message buffer; by the type invariants
-        // `self.raw` is valid, and so are its header and family
-        // (`genlmsg_put_reply`).
-        let hdr = unsafe {
-            bindings::genlmsg_put(
-                skb,
+        // SAFETY: By the type invariants the request's family is
+        // registered while it is handled.
+        let skb = unsafe {
+            build(
+                self.raw.family,
                 self.raw.snd_portid,
                 self.raw.snd_seq,
-                self.raw.family,
-                0,
                 self.cmd(),
+                fill,
             )
-        };
-        // INVARIANT: `skb` holds one generic netlink message being built,
-        // whose header is `hdr`.
-        let mut msg = Message {
-            skb,
-            _p: PhantomData,
-        };
-        let r = if hdr.is_null() {
-            Err(EMSGSIZE)
-        } else {
-            fill(&mut msg)
-        };
-        if let Err(e) = r {
-            // SAFETY: `skb` is ours and was never sent.
-            unsafe { bindings::nlmsg_free(skb) };
-            return Err(e);
-        }
-        // SAFETY: `skb` holds a complete message with header `hdr`;
-        // `genlmsg_reply` consumes it.
-        to_result(unsafe {
-            bindings::genlmsg_end(skb, hdr);
-            bindings::genlmsg_reply(skb, self.as_ptr())
-        })
+        }?;
+        // SAFETY: `skb` holds a complete message; `genlmsg_reply` consumes
+        // it; `self.raw` is valid.
+        to_result(unsafe { bindings::genlmsg_reply(skb, self.as_ptr()) })
     }
+}
+
+/// A message of command `cmd` of `family` for `portid` and `seq`, filled
+/// by `fill` and ended. On failure nothing stays allocated.
+///
+/// # Safety
+///
+/// `family` is a registered family.
+unsafe fn build(
+    family: *const bindings::genl_family,
+    portid: u32,
+    seq: u32,
+    cmd: u8,
+    fill: impl FnOnce(&mut Message<'_>) -> Result,
+) -> Result<*mut bindings::sk_buff> {
+    // SAFETY: FFI call; a null return means allocation failure.
+    let skb = unsafe { bindings::genlmsg_new(bindings::NLMSG_GOODSIZE, GFP_KERNEL.as_raw()) };
+    if skb.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `skb` is a fresh message buffer; `family` is registered (the
+    // caller's guarantee).
+    let hdr = unsafe { bindings::genlmsg_put(skb, portid, seq, family, 0, cmd) };
+    // INVARIANT: `skb` holds one generic netlink message being built,
+    // whose header is `hdr`.
+    let mut msg = Message {
+        skb,
+        _p: PhantomData,
+    };
+    let r = if hdr.is_null() {
+        Err(EMSGSIZE)
+    } else {
+        fill(&mut msg)
+    };
+    if let Err(e) = r {
+        // SAFETY: `skb` is ours and was never sent.
+        unsafe { bindings::nlmsg_free(skb) };
+        return Err(e);
+    }
+    // SAFETY: `skb` holds a complete message with header `hdr`.
+    unsafe { bindings::genlmsg_end(skb, hdr) };
+    Ok(skb)
 }
 
 /// A request attribute.
@@ -479,32 +495,11 @@ unsafe fn multicast(
     if group >= u32::from(unsafe { (*family).n_mcgrps }) {
         return Err(EINVAL);
     }
-    // SAFETY: FFI call; a null return means allocation failure.
-    let skb = unsafe { bindings::genlmsg_new(bindings::NLMSG_GOODSIZE, GFP_KERNEL.as_raw()) };
-    if skb.is_null() {
-        return Err(ENOMEM);
-    }
-    // SAFETY: `skb` is a fresh message buffer; `family` is registered.
-    let hdr = unsafe { bindings::genlmsg_put(skb, 0, 0, family, 0, cmd) };
-    // INVARIANT: `skb` holds one message being built.
-    let mut msg = Message {
-        skb,
-        _p: PhantomData,
-    };
-    let r = if hdr.is_null() {
-        Err(EMSGSIZE)
-    } else {
-        fill(&mut msg)
-    };
-    if let Err(e) = r {
-        // SAFETY: `skb` is ours and was never sent.
-        unsafe { bindings::nlmsg_free(skb) };
-        return Err(e);
-    }
+    // SAFETY: `family` is registered (the caller's guarantee).
+    let skb = unsafe { build(family, 0, 0, cmd, fill) }?;
     // SAFETY: `skb` holds a complete message; `genlmsg_multicast_netns`
     // consumes it; `group` is below the family's group count.
     let ret = unsafe {
-        bindings::genlmsg_end(skb, hdr);
         bindings::genlmsg_multicast_netns(family, net.as_ptr(), skb, 0, group, GFP_KERNEL.as_raw())
     };
     // Nobody listening.
