@@ -22,6 +22,8 @@ mod netlink;
 mod owners;
 #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
 mod socket;
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+mod steer;
 mod tokens;
 
 module! {

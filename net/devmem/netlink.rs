@@ -9,6 +9,8 @@ use kernel::bindings;
 use kernel::c_str;
 use kernel::global::Global;
 use kernel::net::devmem_uapi as uapi;
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+use kernel::net::ethtool::{FlowSpec, FlowType};
 use kernel::net::genl::{self, AttrPolicy, Info, Op, Perm};
 use kernel::prelude::*;
 
@@ -58,7 +60,21 @@ mod binding {
     pub(super) const QUEUES: u16 = bindings::DEVMEM_A_BINDING_QUEUES as u16;
     pub(super) const OWNER_PORTID: u16 = bindings::DEVMEM_A_BINDING_OWNER_PORTID as u16;
     pub(super) const REASON: u16 = bindings::DEVMEM_A_BINDING_REASON as u16;
+    pub(super) const FLOW: u16 = bindings::DEVMEM_A_BINDING_FLOW as u16;
     pub(super) const QUEUE_ID: u16 = bindings::DEVMEM_A_QUEUE_ID as u16;
+}
+
+/// Attributes of the `flow` set.
+#[cfg_attr(not(CONFIG_NET_DEVMEM_CORE_RUST), allow(dead_code))]
+mod flow {
+    use kernel::bindings;
+    pub(super) const FAMILY: u16 = bindings::DEVMEM_A_FLOW_FAMILY as u16;
+    pub(super) const PROTO: u16 = bindings::DEVMEM_A_FLOW_PROTO as u16;
+    pub(super) const DST_ADDR: u16 = bindings::DEVMEM_A_FLOW_DST_ADDR as u16;
+    pub(super) const DST_PORT: u16 = bindings::DEVMEM_A_FLOW_DST_PORT as u16;
+    pub(super) const SRC_ADDR: u16 = bindings::DEVMEM_A_FLOW_SRC_ADDR as u16;
+    pub(super) const SRC_PORT: u16 = bindings::DEVMEM_A_FLOW_SRC_PORT as u16;
+    pub(super) const LOCATION: u16 = bindings::DEVMEM_A_FLOW_LOCATION as u16;
 }
 
 /// Attributes of the `bench` set.
@@ -108,8 +124,18 @@ pub(crate) const IMPLEMENTATION: u32 = if cfg!(CONFIG_NET_DEVMEM_CORE_RUST) {
 static BINDING_POLICY: [AttrPolicy; 2] = [AttrPolicy::unused(), AttrPolicy::u32_min(1)];
 /// `queue` set: an rx queue index.
 static QUEUE_POLICY: [AttrPolicy; 2] = [AttrPolicy::unused(), AttrPolicy::u32()];
-/// `bind-rx`: ifindex (from 1), fd, queues (each a `queue` nest).
-static BIND_POLICY: [AttrPolicy; 11] = [
+/// `flow` set, as `bind-rx` takes it (`location` is reply-only).
+static FLOW_POLICY: [AttrPolicy; 7] = [
+    AttrPolicy::unused(),
+    AttrPolicy::u32_range(4, 6),   // family
+    AttrPolicy::u32_range(0, 255), // proto
+    AttrPolicy::binary_len(4, 16), // dst-addr
+    AttrPolicy::u16_min(1),        // dst-port
+    AttrPolicy::binary_len(4, 16), // src-addr
+    AttrPolicy::u16_min(1),        // src-port
+];
+/// `bind-rx`: ifindex (from 1), fd, queues (each a `queue` nest), flow.
+static BIND_POLICY: [AttrPolicy; 14] = [
     AttrPolicy::unused(),
     AttrPolicy::unused(), // id
     AttrPolicy::u32_min(1),
@@ -121,6 +147,9 @@ static BIND_POLICY: [AttrPolicy; 11] = [
     AttrPolicy::unused(), // pad
     AttrPolicy::u32(),    // fd
     AttrPolicy::nested(&QUEUE_POLICY),
+    AttrPolicy::unused(), // owner-portid
+    AttrPolicy::unused(), // reason
+    AttrPolicy::nested(&FLOW_POLICY),
 ];
 static BENCH_POLICY: [AttrPolicy; 4] = [
     AttrPolicy::unused(),
@@ -235,7 +264,106 @@ fn put_binding(msg: &mut genl::Message<'_>, id: u32, b: &crate::binding::Info) -
         msg.put_nest(binding::QUEUES, |m| m.put_u32(binding::QUEUE_ID, *q))?;
     }
     let owner = crate::owners::OWNERS.get().and_then(|o| o.owner_of(id));
-    msg.put_u32(binding::OWNER_PORTID, owner.unwrap_or(0))
+    msg.put_u32(
+        binding::OWNER_PORTID,
+        owner.as_ref().map_or(0, |o| o.portid),
+    )?;
+    match owner.and_then(|o| o.flow) {
+        Some((rule, loc)) => msg.put_nest(binding::FLOW, |m| put_flow(m, &rule.spec, loc)),
+        None => Ok(()),
+    }
+}
+
+/// The attributes of a steered flow.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn put_flow(msg: &mut genl::Message<'_>, spec: &FlowSpec, location: u32) -> Result {
+    let alen = if spec.flow_type.is_ipv6() { 16 } else { 4 };
+    msg.put_u32(flow::FAMILY, if spec.flow_type.is_ipv6() { 6 } else { 4 })?;
+    msg.put_u32(flow::PROTO, spec.flow_type.ip_proto().into())?;
+    msg.put_bytes(flow::DST_ADDR, &spec.value.dst[..alen])?;
+    msg.put_u16(flow::DST_PORT, spec.value.dport)?;
+    if spec.mask.src.iter().any(|&b| b != 0) {
+        msg.put_bytes(flow::SRC_ADDR, &spec.value.src[..alen])?;
+    }
+    if spec.mask.sport != 0 {
+        msg.put_u16(flow::SRC_PORT, spec.value.sport)?;
+    }
+    msg.put_u32(flow::LOCATION, location)
+}
+
+/// An address of a flow: its bytes into `value`, all ones into `mask`;
+/// `EINVAL` unless it is as long as the family's addresses.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn flow_addr(
+    info: &Info<'_>,
+    a: genl::Attr<'_>,
+    alen: usize,
+    value: &mut [u8; 16],
+    mask: &mut [u8; 16],
+) -> Result {
+    let b = a.bytes();
+    if b.len() != alen {
+        info.set_err_msg(c_str!(
+            "flow address length does not match its family (4 or 16 bytes)"
+        ));
+        return Err(EINVAL);
+    }
+    value[..alen].copy_from_slice(b);
+    mask[..alen].fill(0xff);
+    Ok(())
+}
+
+/// The match of a `flow` nest of `bind-rx`.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn parse_flow(info: &Info<'_>, a: genl::Attr<'_>) -> Result<FlowSpec> {
+    let n = a.parse_nested(&FLOW_POLICY, &info.extack())?;
+    let need = |attr: u16, msg: &'static CStr| {
+        n.attr(attr).ok_or_else(|| {
+            info.set_err_msg(msg);
+            EINVAL
+        })
+    };
+    let family = need(flow::FAMILY, c_str!("flow family missing"))?.get_u32();
+    let proto = need(flow::PROTO, c_str!("flow proto missing"))?.get_u32();
+    let dst = need(flow::DST_ADDR, c_str!("flow dst-addr missing"))?;
+    let dport = need(flow::DST_PORT, c_str!("flow dst-port missing"))?.get_u16();
+    let ipv6 = match family {
+        4 => false,
+        6 => true,
+        _ => {
+            info.set_err_msg(c_str!("flow family must be 4 or 6"));
+            return Err(EINVAL);
+        }
+    };
+    if proto != u32::from(FlowType::Tcp4.ip_proto()) {
+        info.set_err_msg(c_str!("only TCP flows can be steered"));
+        return Err(EOPNOTSUPP);
+    }
+    let ft = if ipv6 { FlowType::Tcp6 } else { FlowType::Tcp4 };
+    let alen = if ipv6 { 16 } else { 4 };
+    let mut spec = FlowSpec::any(ft);
+    flow_addr(info, dst, alen, &mut spec.value.dst, &mut spec.mask.dst)?;
+    (spec.value.dport, spec.mask.dport) = (dport, 0xffff);
+    if let Some(src) = n.attr(flow::SRC_ADDR) {
+        flow_addr(info, src, alen, &mut spec.value.src, &mut spec.mask.src)?;
+    }
+    if let Some(sport) = n.attr(flow::SRC_PORT) {
+        (spec.value.sport, spec.mask.sport) = (sport.get_u16(), 0xffff);
+    }
+    Ok(spec)
+}
+
+/// The queue index of a `queues` nest.
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn queue_id(info: &Info<'_>, q: genl::Attr<'_>) -> Result<u32> {
+    let n = q.parse_nested(&QUEUE_POLICY, &info.extack())?;
+    match n.attr(binding::QUEUE_ID) {
+        Some(idx) => Ok(idx.get_u32()),
+        None => {
+            info.set_err_msg(c_str!("queue id missing"));
+            Err(EINVAL)
+        }
+    }
 }
 
 /// `binding-get`: counters of a binding of the Rust core.
@@ -343,19 +471,34 @@ fn put_ntf(msg: &mut genl::Message<'_>, o: &crate::owners::Owned, reason: Option
     }
 }
 
-/// `bind-rx`: binds a dma-buf to rx queues for the calling socket.
+/// `bind-rx`: binds a dma-buf to rx queues for the calling socket, and
+/// steers a flow to the queue if asked.
 #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
 fn bind_rx(info: &Info<'_>) -> Result {
     use crate::binding::DmabufBinding;
     use crate::owners::{Owned, OWNERS};
+    use crate::steer::Steering;
+    use kernel::net::ethtool::{FlowRule, RxAction};
     use kernel::net::mp::{with_rtnl, Core, NetDevice};
 
     let ifindex = info.required_u32(binding::IFINDEX, c_str!("ifindex missing"))?;
     let fd = info.required_u32(binding::FD, c_str!("dma-buf fd missing"))?;
-    if info.attrs(binding::QUEUES).next().is_none() {
+    let mut queues = info.attrs(binding::QUEUES);
+    let Some(first) = queues.next() else {
         info.set_err_missing(binding::QUEUES, c_str!("no queue to bind"));
         return Err(EINVAL);
-    }
+    };
+    // With a flow: its match, and the one queue it goes to.
+    let flow = match info.attr(binding::FLOW) {
+        None => None,
+        Some(f) => {
+            if queues.next().is_some() {
+                info.set_err_msg(c_str!("a flow is steered to one queue: bind exactly one"));
+                return Err(EINVAL);
+            }
+            Some((parse_flow(info, f)?, queue_id(info, first)?))
+        }
+    };
     let owners = OWNERS.get().ok_or(EOPNOTSUPP)?;
     let extack = info.extack();
     let net = info.net();
@@ -374,17 +517,44 @@ fn bind_rx(info: &Info<'_>) -> Result {
             ));
             return Err(EEXIST);
         }
+        // Room for the steering record first: once installed, it is kept.
+        let slot = match flow {
+            None => None,
+            Some((_, q)) => {
+                if q >= dev.real_num_rx_queues(rtnl) {
+                    info.set_err_msg(c_str!("rx queue index out of range"));
+                    return Err(ERANGE);
+                }
+                Some(KBox::<Steering>::new_uninit(GFP_KERNEL)?)
+            }
+        };
         let b = DmabufBinding::bind(dev, rtnl, fd, &extack)?;
-        for q in info.attrs(binding::QUEUES) {
-            let r = q.parse_nested(&QUEUE_POLICY, &extack).and_then(|n| {
-                let Some(idx) = n.attr(binding::QUEUE_ID) else {
-                    info.set_err_msg(c_str!("queue id missing"));
-                    return Err(EINVAL);
+        // Steered first, so that the queue gets nothing else once bound.
+        let steering = match (flow, slot) {
+            (Some((spec, q)), Some(slot)) => {
+                let rule = FlowRule {
+                    spec,
+                    action: RxAction::Queue(q),
                 };
-                DmabufBinding::bind_queue(dev, rtnl, idx.get_u32(), b.as_arc_borrow(), &extack)
+                match Steering::install(dev, rtnl, rule, q, &extack) {
+                    Ok(s) => Some(slot.write(s)),
+                    Err(e) => {
+                        DmabufBinding::unbind(b, rtnl);
+                        return Err(e);
+                    }
+                }
+            }
+            _ => None,
+        };
+        for q in info.attrs(binding::QUEUES) {
+            let r = queue_id(info, q).and_then(|idx| {
+                DmabufBinding::bind_queue(dev, rtnl, idx, b.as_arc_borrow(), &extack)
             });
             if let Err(e) = r {
                 DmabufBinding::unbind(b, rtnl);
+                if let Some(s) = steering {
+                    s.undo(rtnl);
+                }
                 return Err(e);
             }
         }
@@ -396,9 +566,10 @@ fn bind_rx(info: &Info<'_>) -> Result {
             ifindex: dev.ifindex(),
             dev: dev.as_ptr() as usize,
             binding: b,
+            steering,
         };
         if let Err(o) = owners.add(o) {
-            DmabufBinding::unbind(o.binding, rtnl);
+            give_back(o, rtnl);
             return Err(ENOMEM);
         }
         Ok((id, dev.ifindex()))
@@ -412,11 +583,23 @@ fn bind_rx(info: &Info<'_>) -> Result {
     info.reply(|msg| msg.put_u32(binding::ID, id))
 }
 
+/// Gives the owner's binding back to the core, then undoes its steering
+/// (in that order: the queue is off the dma-buf before RSS may use it).
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn give_back(o: crate::owners::Owned, rtnl: &kernel::net::rtnl::Rtnl) {
+    use crate::binding::DmabufBinding;
+    use kernel::net::mp::Core;
+
+    DmabufBinding::unbind(o.binding, rtnl);
+    if let Some(s) = o.steering {
+        s.undo(rtnl);
+    }
+}
+
 /// `unbind`: the calling socket gives one of its bindings back.
 #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
 fn unbind(info: &Info<'_>) -> Result {
-    use crate::binding::DmabufBinding;
-    use kernel::net::mp::{with_rtnl, Core};
+    use kernel::net::mp::with_rtnl;
 
     let id = info.required_u32(binding::ID, c_str!("binding id missing"))?;
     let owners = crate::owners::OWNERS.get().ok_or(EOPNOTSUPP)?;
@@ -436,15 +619,14 @@ fn unbind(info: &Info<'_>) -> Result {
             Some(bindings::devmem_unbind_reason_DEVMEM_UNBIND_REASON_USER),
         )
     });
-    with_rtnl(|rtnl| DmabufBinding::unbind(o.binding, rtnl));
+    with_rtnl(|rtnl| give_back(o, rtnl));
     Ok(())
 }
 
 /// A devmem socket was released: its bindings go.
 #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
 fn release(sock: &genl::Release<'_>) {
-    use crate::binding::DmabufBinding;
-    use kernel::net::mp::{with_rtnl, Core};
+    use kernel::net::mp::with_rtnl;
 
     let Some(owners) = crate::owners::OWNERS.get() else {
         return;
@@ -458,7 +640,7 @@ fn release(sock: &genl::Release<'_>) {
                 Some(bindings::devmem_unbind_reason_DEVMEM_UNBIND_REASON_SOCKET_CLOSED),
             )
         });
-        with_rtnl(|rtnl| DmabufBinding::unbind(o.binding, rtnl));
+        with_rtnl(|rtnl| give_back(o, rtnl));
     }
 }
 
@@ -483,6 +665,8 @@ pub(crate) fn device_gone(dev: &kernel::net::mp::NetDevice, rtnl: &kernel::net::
             });
         }
         DmabufBinding::unbind(o.binding, rtnl);
+        // Its rule and RSS table go with the device: dropped, not undone.
+        drop(o.steering);
     }
 }
 

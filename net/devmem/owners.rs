@@ -13,11 +13,15 @@
 //!
 //! # Locking
 //!
-//! Everything runs in process context with RTNL held; the list's mutex is
-//! taken inside RTNL, never the other way around.
+//! Everything runs in process context. Bindings are added and taken out
+//! with RTNL held (steering is undone under it); `binding-get` reads the
+//! list under its mutex alone. The mutex is taken inside RTNL, never the
+//! other way around.
 
 use crate::binding::Binding;
+use crate::steer::Steering;
 use kernel::global::Global;
+use kernel::net::ethtool::FlowRule;
 use kernel::net::ns::NetId;
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
@@ -32,6 +36,15 @@ pub(crate) struct Owned {
     pub(crate) dev: usize,
     /// The owner's reference, given back with `unbind`.
     pub(crate) binding: Arc<Binding>,
+    /// The flow steered to its queue, if any (undone after `unbind`).
+    pub(crate) steering: Option<KBox<Steering>>,
+}
+
+/// What `binding-get` reports of an owner.
+pub(crate) struct OwnerInfo {
+    pub(crate) portid: u32,
+    /// The steered flow and where its rule is.
+    pub(crate) flow: Option<(FlowRule, u32)>,
 }
 
 /// Every binding of the family; a slot is `None` once its binding went
@@ -91,13 +104,16 @@ impl Owners {
         slot.take().ok_or(ENOENT)
     }
 
-    /// The owner's port id of binding `id`, if this family made it.
-    pub(crate) fn owner_of(&self, id: u32) -> Option<u32> {
+    /// The owner of binding `id`, if this family made it.
+    pub(crate) fn owner_of(&self, id: u32) -> Option<OwnerInfo> {
         self.list
             .lock()
             .iter()
             .flatten()
             .find(|o| o.id == id)
-            .map(|o| o.portid)
+            .map(|o| OwnerInfo {
+                portid: o.portid,
+                flow: o.steering.as_ref().map(|s| (*s.rule(), s.location())),
+            })
     }
 }

@@ -57,6 +57,26 @@ u32 rust_helper_nla_get_u32(const struct nlattr *nla)
 	return nla_get_u32(nla);
 }
 
+u16 rust_helper_nla_get_u16(const struct nlattr *nla)
+{
+	return nla_get_u16(nla);
+}
+
+int rust_helper_nla_put_u16(struct sk_buff *skb, int attrtype, u16 value)
+{
+	return nla_put_u16(skb, attrtype, value);
+}
+
+void *rust_helper_nla_data(const struct nlattr *nla)
+{
+	return nla_data(nla);
+}
+
+int rust_helper_nla_len(const struct nlattr *nla)
+{
+	return nla_len(nla);
+}
+
 /* netdev */
 void *rust_helper_netdev_priv(const struct net_device *dev)
 {
@@ -76,6 +96,24 @@ bool rust_helper_netif_running(const struct net_device *dev)
 bool rust_helper_netif_is_rxfh_configured(const struct net_device *dev)
 {
 	return netif_is_rxfh_configured(dev);
+}
+
+/*
+ * The ethtool core's bookkeeping around an indirection table set through
+ * set_rxfh (ethtool_set_rxfh in net/ethtool/ioctl.c); priv_flags and
+ * reg_state are bitfields, out of bindgen's reach.
+ */
+void rust_helper_net_ext_set_rxfh_configured(struct net_device *dev, bool on)
+{
+	if (on)
+		dev->priv_flags |= IFF_RXFH_CONFIGURED;
+	else
+		dev->priv_flags &= ~IFF_RXFH_CONFIGURED;
+}
+
+bool rust_helper_net_ext_dev_registered(const struct net_device *dev)
+{
+	return dev->reg_state == NETREG_REGISTERED;
 }
 
 void rust_helper_netif_tx_start_all_queues(struct net_device *dev)

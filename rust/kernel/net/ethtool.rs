@@ -26,9 +26,11 @@ use core::sync::atomic::Ordering;
 
 mod rss;
 mod rxnfc;
+mod steer;
 
 pub use rss::{RssHashFunc, RxfhGet, RxfhSet};
 pub use rxnfc::{FlowRule, FlowSpec, FlowTuple, FlowType, RuleLocation, RuleLocs, RxAction};
+pub use steer::{without_queue, DeviceOps};
 
 /// Length of one statistics name, including the terminating NUL
 /// (`ETH_GSTRING_LEN`).

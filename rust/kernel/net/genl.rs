@@ -23,7 +23,9 @@ use core::marker::PhantomData;
 /// Attribute type constants of the netlink policy (`enum nla_types`).
 mod nla {
     use crate::bindings;
+    pub(super) const U16: u8 = bindings::NLA_U16 as u8;
     pub(super) const U32: u8 = bindings::NLA_U32 as u8;
+    pub(super) const BINARY: u8 = bindings::NLA_BINARY as u8;
     pub(super) const U64: u8 = bindings::NLA_U64 as u8;
     pub(super) const NESTED: u8 = bindings::NLA_NESTED as u8;
     pub(super) const VALIDATE_MIN: u8 = bindings::nla_policy_validation_NLA_VALIDATE_MIN as u8;
@@ -69,6 +71,25 @@ impl AttrPolicy {
     /// A `u64` attribute.
     pub const fn u64() -> Self {
         Self::new(nla::U64)
+    }
+
+    /// A `u16` attribute of at least `min`.
+    pub const fn u16_min(min: i16) -> Self {
+        let mut p = Self::new(nla::U16);
+        p.0.validation_type = nla::VALIDATE_MIN;
+        p.0.__bindgen_anon_1.__bindgen_anon_1 =
+            bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 { min, max: 0 };
+        p
+    }
+
+    /// A binary attribute of `min..=max` bytes (`NLA_POLICY_RANGE` on an
+    /// `NLA_BINARY`, which bounds the length).
+    pub const fn binary_len(min: i16, max: i16) -> Self {
+        let mut p = Self::new(nla::BINARY);
+        p.0.validation_type = nla::VALIDATE_RANGE;
+        p.0.__bindgen_anon_1.__bindgen_anon_1 =
+            bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 { min, max };
+        p
     }
 
     /// A `u32` attribute of at least `min`.
@@ -393,6 +414,22 @@ impl Attr<'_> {
         unsafe { bindings::nla_get_u32(self.0) }
     }
 
+    /// The payload as a `u16` (the policy guarantees the length).
+    pub fn get_u16(&self) -> u16 {
+        // SAFETY: By the type invariants, `self.0` is valid.
+        unsafe { bindings::nla_get_u16(self.0) }
+    }
+
+    /// The payload's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: By the type invariants, `self.0` is a valid attribute: its
+        // payload is `nla_len` bytes of the request, which outlives `self`.
+        unsafe {
+            let len = bindings::nla_len(self.0);
+            core::slice::from_raw_parts(bindings::nla_data(self.0).cast(), len.max(0) as usize)
+        }
+    }
+
     /// The attribute's type.
     pub fn kind(&self) -> u16 {
         // SAFETY: By the type invariants, `self.0` is valid.
@@ -633,6 +670,22 @@ impl Message<'_> {
     pub fn put_u32(&mut self, attr: u16, value: u32) -> Result {
         // SAFETY: By the type invariants, `skb` is a message being built.
         to_result(unsafe { bindings::nla_put_u32(self.skb, attr.into(), value) })
+            .map_err(|_| EMSGSIZE)
+    }
+
+    /// Appends a `u16` attribute.
+    pub fn put_u16(&mut self, attr: u16, value: u16) -> Result {
+        // SAFETY: By the type invariants, `skb` is a message being built.
+        to_result(unsafe { bindings::nla_put_u16(self.skb, attr.into(), value) })
+            .map_err(|_| EMSGSIZE)
+    }
+
+    /// Appends a binary attribute.
+    pub fn put_bytes(&mut self, attr: u16, value: &[u8]) -> Result {
+        let len = i32::try_from(value.len()).map_err(|_| EMSGSIZE)?;
+        // SAFETY: By the type invariants, `skb` is a message being built;
+        // `value` is valid for reads of `len` bytes.
+        to_result(unsafe { bindings::nla_put(self.skb, attr.into(), len, value.as_ptr().cast()) })
             .map_err(|_| EMSGSIZE)
     }
 

@@ -240,6 +240,13 @@ impl ExtAck<'_> {
         ExtAck(ptr, PhantomData)
     }
 
+    /// No extended ack: for requests the kernel makes itself, whose
+    /// messages nobody reads.
+    pub fn none() -> ExtAck<'static> {
+        // INVARIANT: null is allowed.
+        ExtAck(core::ptr::null_mut(), PhantomData)
+    }
+
     /// The `netlink_ext_ack` pointer (null if the request has none).
     pub fn as_raw(&self) -> *mut bindings::netlink_ext_ack {
         self.0

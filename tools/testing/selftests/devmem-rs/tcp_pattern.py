@@ -12,6 +12,7 @@
 The pattern is byte i = (i % 251): a prime period, so a lost, repeated or
 reordered chunk of any power-of-two size shows.
 """
+import os
 import socket
 import sys
 import time
@@ -53,8 +54,10 @@ def server(addr, port, total):
 
 
 def client(addr, port, total):
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    with socket.create_connection((addr, port), timeout=60) as s:
+    # TCP_PATTERN_SPORT: the source port to send from (any if unset).
+    sport = int(os.environ.get("TCP_PATTERN_SPORT", "0"))
+    src = ("", sport) if sport else None
+    with socket.create_connection((addr, port), timeout=60, source_address=src) as s:
         sent = 0
         while sent < total:
             start = sent % PERIOD
