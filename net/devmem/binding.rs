@@ -39,6 +39,7 @@ use kernel::dma::Direction;
 use kernel::dma_buf::{DmaBuf, Mapping};
 use kernel::global::Global;
 use kernel::net::mp::{self, ExtAck, Installed, NetDevice, PoolInit, Provider};
+use kernel::net::netmem::UserStats;
 use kernel::net::ns::NetId;
 use kernel::net::rtnl::Rtnl;
 use kernel::page::PAGE_SIZE;
@@ -93,6 +94,8 @@ pub(crate) struct Info {
     queue_ids: Mutex<KVec<u32>>,
     /// The allocator, with the counters.
     pub(crate) free: FreeStack,
+    /// Tokens sockets hold and bytes they were handed.
+    pub(crate) user: Arc<UserStats>,
     /// The dma-buf mapped for the device's parent, until unmapped.
     #[pin]
     mapping: Mutex<Option<Mapping>>,
@@ -198,6 +201,8 @@ impl mp::Core for DmabufBinding {
         // (Computed outside the initialiser, whose fields shadow names.)
         let (dev_id, ifindex, size) = (dev.as_ptr() as usize, dev.ifindex(), dmabuf.size());
         let net = dev.net_id();
+        let user = Arc::new(UserStats::new(), GFP_KERNEL)?;
+        let stats = user.clone();
         let info = Arc::pin_init(
             try_pin_init!(Info {
                 dev: dev_id,
@@ -206,6 +211,7 @@ impl mp::Core for DmabufBinding {
                 size,
                 queue_ids <- new_mutex!(KVec::new()),
                 free: FreeStack::new(niovs)?,
+                user,
                 mapping <- new_mutex!(None),
                 mapped: AtomicBool::new(true),
             }? Error),
@@ -216,6 +222,7 @@ impl mp::Core for DmabufBinding {
         let binding = mp::Binding::new(
             map.table(),
             id,
+            stats,
             try_pin_init!(DmabufBinding {
                 id,
                 info: ours,

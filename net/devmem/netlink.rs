@@ -61,6 +61,8 @@ mod binding {
     pub(super) const OWNER_PORTID: u16 = bindings::DEVMEM_A_BINDING_OWNER_PORTID as u16;
     pub(super) const REASON: u16 = bindings::DEVMEM_A_BINDING_REASON as u16;
     pub(super) const FLOW: u16 = bindings::DEVMEM_A_BINDING_FLOW as u16;
+    pub(super) const TOKENS_HELD: u16 = bindings::DEVMEM_A_BINDING_TOKENS_HELD as u16;
+    pub(super) const BYTES_RECEIVED: u16 = bindings::DEVMEM_A_BINDING_BYTES_RECEIVED as u16;
     pub(super) const QUEUE_ID: u16 = bindings::DEVMEM_A_QUEUE_ID as u16;
 }
 
@@ -260,6 +262,8 @@ fn put_binding(msg: &mut genl::Message<'_>, id: u32, b: &crate::binding::Info) -
     msg.put_u32(binding::NIOVS_IN_USE, b.free.in_use())?;
     msg.put_u64(binding::ALLOC_FAILURES, b.free.failures(), binding::PAD)?;
     msg.put_u32(binding::MAPPED, b.mapped().into())?;
+    msg.put_u64(binding::TOKENS_HELD, b.user.held(), binding::PAD)?;
+    msg.put_u64(binding::BYTES_RECEIVED, b.user.received(), binding::PAD)?;
     for q in b.queues()?.iter() {
         msg.put_nest(binding::QUEUES, |m| m.put_u32(binding::QUEUE_ID, *q))?;
     }

@@ -139,6 +139,7 @@ fn receive(
                 len -= copy;
                 put(msg, SCM_DEVMEM_DMABUF, &cmsg)?;
                 batch.give(niov.hold());
+                niov.note_received(copy);
                 *sent += copy;
                 if len == 0 {
                     return Ok(());

@@ -22,7 +22,10 @@ enum devmem_implementation {
 
 /**
  * enum devmem_unbind_reason - Why a binding of this family went away
- *   (unbind-ntf).
+ *   (unbind-ntf). There is no "namespace gone" reason: the owner's netlink
+ *   socket holds its network namespace, so a namespace cannot exit while it
+ *   owns bindings; its sockets are released first (socket-closed), and its
+ *   devices are unregistered or moved out (device-gone for the former).
  * @DEVMEM_UNBIND_REASON_USER: Its socket asked (unbind).
  * @DEVMEM_UNBIND_REASON_SOCKET_CLOSED: Its socket was closed (also when its
  *   process was killed).
@@ -63,6 +66,8 @@ enum {
 	DEVMEM_A_BINDING_OWNER_PORTID,
 	DEVMEM_A_BINDING_REASON,
 	DEVMEM_A_BINDING_FLOW,
+	DEVMEM_A_BINDING_TOKENS_HELD,
+	DEVMEM_A_BINDING_BYTES_RECEIVED,
 
 	__DEVMEM_A_BINDING_MAX,
 	DEVMEM_A_BINDING_MAX = (__DEVMEM_A_BINDING_MAX - 1)

@@ -37,7 +37,7 @@
 use crate::bindings;
 use crate::device::Device;
 use crate::error::{code::*, from_result, Result};
-use crate::net::netmem::NetIovArea;
+use crate::net::netmem::{NetIovArea, UserStats};
 use crate::net::ns::{Net, NetId};
 use crate::net::rtnl::Rtnl;
 use crate::prelude::*;
@@ -346,6 +346,8 @@ pub unsafe trait HasOps: Provider {
 /// use kernel::dma_buf;
 /// use kernel::net::mp::{self, Binding, PoolInit, Provider};
 /// use kernel::net::netdev::{self, Device, Registration, TxResult};
+/// use kernel::net::netmem::UserStats;
+/// use kernel::sync::Arc;
 /// use kernel::net::skb::TxSkb;
 ///
 /// // A provider handing out each net_iov once, in order.
@@ -368,7 +370,8 @@ pub unsafe trait HasOps: Provider {
 /// let map = dma_buf::export_pages(&[1, 0])?
 ///     .attach(pdev.device())?
 ///     .map(Direction::FromDevice)?;
-/// let b = Binding::new(map.table(), 7, OneShot(AtomicUsize::new(0)))?;
+/// let stats = Arc::new(UserStats::new(), GFP_KERNEL)?;
+/// let b = Binding::new(map.table(), 7, stats, OneShot(AtomicUsize::new(0)))?;
 /// assert_eq!(b.id(), 7);
 /// assert_eq!(b.area().len(), 3);
 /// // What tcp.c's net_iov_binding_id() reads through each net_iov's owner.
@@ -438,13 +441,15 @@ unsafe impl<T: Provider> Sync for Binding<T> {}
 
 impl<T: Provider> Binding<T> {
     /// A binding with id `id` of the `net_iov`s carved from `table` (see
-    /// [`NetIovArea::new`]).
+    /// [`NetIovArea::new`]), counting what user space does with them in
+    /// `stats`.
     pub fn new(
         table: &SgTable,
         id: u32,
+        stats: Arc<UserStats>,
         data: impl PinInit<T, crate::error::Error>,
     ) -> Result<Arc<Self>> {
-        let area = NetIovArea::new(table)?;
+        let area = NetIovArea::new(table, stats)?;
         let b = Arc::pin_init(
             try_pin_init!(Self {
                 // SAFETY: All zeroes is a valid, unlinked binding header.

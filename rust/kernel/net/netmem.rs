@@ -22,8 +22,54 @@ use crate::bindings;
 use crate::error::{code::*, Result};
 use crate::page::{PAGE_SHIFT, PAGE_SIZE};
 use crate::scatterlist::SgTable;
+use crate::sync::Arc;
 use crate::types::Opaque;
-use core::sync::atomic::AtomicBool;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// What user space does with the `net_iov`s of an area: tokens it holds
+/// and payload bytes it was handed (counted with the Rust devmem core,
+/// the only one whose `net_iov`s lead here).
+pub struct UserStats {
+    held: AtomicU64,
+    received: AtomicU64,
+}
+
+impl UserStats {
+    /// Zero counters.
+    pub fn new() -> Self {
+        Self {
+            held: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+        }
+    }
+
+    /// `net_iov` references user space holds (devmem tokens).
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Payload bytes in `net_iov`s handed to user space.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for UserStats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A chunk owner as C sees it, followed by what Rust keeps per chunk.
+///
+/// # Invariants
+///
+/// `stats` points to the [`UserStats`] the area holds a reference on.
+#[repr(C)]
+struct ChunkOwner {
+    c: Opaque<bindings::dmabuf_genpool_chunk_owner>,
+    stats: *const UserStats,
+}
 
 /// The `net_iov`s of a mapped dma-buf and their chunk owners.
 ///
@@ -38,7 +84,10 @@ use core::sync::atomic::AtomicBool;
 ///   to its page's DMA address; its page pool fields are zero until a
 ///   memory provider hands it out.
 /// - `owners` and `niovs` are never resized, so the pointers between them
-///   stay valid while the area lives (moving the area moves no element).
+///   stay valid while the area lives (moving the area moves no element);
+///   each `net_iov`'s `owner` points at the C part of a [`ChunkOwner`],
+///   which is its first field, so at the [`ChunkOwner`].
+/// - every owner's `stats` points into `stats`.
 ///
 /// # Examples
 ///
@@ -46,15 +95,16 @@ use core::sync::atomic::AtomicBool;
 /// use kernel::c_str;
 /// use kernel::dma::{self, Direction, PlatformDevice};
 /// use kernel::dma_buf;
-/// use kernel::net::netmem::NetIovArea;
+/// use kernel::net::netmem::{NetIovArea, UserStats};
 /// use kernel::page::PAGE_SIZE;
+/// use kernel::sync::Arc;
 ///
 /// let pdev = PlatformDevice::new(c_str!("rs-niov-doc"), PlatformDevice::ID_AUTO)?;
 /// dma::set_mask_64(pdev.device())?;
 /// let map = dma_buf::export_pages(&[0, 2, 1])?
 ///     .attach(pdev.device())?
 ///     .map(Direction::FromDevice)?;
-/// let area = NetIovArea::new(map.table())?;
+/// let area = NetIovArea::new(map.table(), Arc::new(UserStats::new(), GFP_KERNEL)?)?;
 /// assert_eq!(area.len(), 7);
 ///
 /// // net_iov i covers bytes [i * PAGE_SIZE, (i + 1) * PAGE_SIZE) of the
@@ -81,7 +131,8 @@ use core::sync::atomic::AtomicBool;
 /// # Ok::<(), Error>(())
 /// ```
 pub struct NetIovArea {
-    owners: KVVec<Opaque<bindings::dmabuf_genpool_chunk_owner>>,
+    owners: KVVec<ChunkOwner>,
+    stats: Arc<UserStats>,
     niovs: KVVec<Opaque<bindings::net_iov>>,
     out: KVVec<AtomicBool>,
 }
@@ -100,7 +151,8 @@ impl NetIovArea {
     /// shorter than a page is not used) and advances the dma-buf offset by
     /// its full length. `E2BIG` for more than `u32::MAX - 1` `net_iov`s,
     /// `EINVAL` for a DMA address the page pool cannot store, `ENOMEM`.
-    pub fn new(table: &SgTable) -> Result<Self> {
+    /// What user space does with them is counted in `stats`.
+    pub fn new(table: &SgTable, stats: Arc<UserStats>) -> Result<Self> {
         let mut chunks = 0usize;
         let mut total = 0usize;
         for seg in table.dma_segments() {
@@ -110,13 +162,19 @@ impl NetIovArea {
         if total >= u32::MAX as usize {
             return Err(E2BIG);
         }
-        let mut owners: KVVec<Opaque<bindings::dmabuf_genpool_chunk_owner>> =
-            KVVec::with_capacity(chunks, GFP_KERNEL)?;
+        let mut owners: KVVec<ChunkOwner> = KVVec::with_capacity(chunks, GFP_KERNEL)?;
         let mut niovs: KVVec<Opaque<bindings::net_iov>> = KVVec::with_capacity(total, GFP_KERNEL)?;
         let mut out = KVVec::with_capacity(total, GFP_KERNEL)?;
         for _ in 0..chunks {
-            // SAFETY: All zeroes is a valid chunk owner (no pointers set).
-            owners.push(Opaque::new(unsafe { core::mem::zeroed() }), GFP_KERNEL)?;
+            owners.push(
+                ChunkOwner {
+                    // SAFETY: All zeroes is a valid chunk owner (no pointers
+                    // set).
+                    c: Opaque::new(unsafe { core::mem::zeroed() }),
+                    stats: &*stats,
+                },
+                GFP_KERNEL,
+            )?;
         }
         for _ in 0..total {
             // SAFETY: All zeroes is a free `net_iov`.
@@ -127,7 +185,9 @@ impl NetIovArea {
         let mut first = 0usize;
         for (c, seg) in table.dma_segments().enumerate() {
             let n = seg.len as usize >> PAGE_SHIFT;
-            let owner = owners[c].get();
+            // The whole `ChunkOwner`'s pointer, cast to its first field.
+            let owner: *mut bindings::dmabuf_genpool_chunk_owner =
+                core::ptr::from_ref(&owners[c]).cast_mut().cast();
             // SAFETY: `owner` is ours and not shared yet; `first + n <=
             // total`, so the `niovs` pointer stays within the array (or
             // one past its end for an empty tail chunk).
@@ -149,7 +209,12 @@ impl NetIovArea {
             virt += seg.len as usize;
         }
         // INVARIANT: set up above as described.
-        Ok(Self { owners, niovs, out })
+        Ok(Self {
+            owners,
+            stats,
+            niovs,
+            out,
+        })
     }
 
     /// Number of `net_iov`s.
@@ -172,8 +237,13 @@ impl NetIovArea {
     pub unsafe fn set_binding(&self, binding: *mut bindings::net_devmem_dmabuf_binding) {
         for o in self.owners.iter() {
             // SAFETY: Not shared yet (guaranteed by the caller).
-            unsafe { (*o.get()).binding = binding };
+            unsafe { (*o.c.get()).binding = binding };
         }
+    }
+
+    /// What user space does with the area's `net_iov`s.
+    pub fn stats(&self) -> &Arc<UserStats> {
+        &self.stats
     }
 
     /// The `net_iov` of index `i`.
@@ -287,14 +357,32 @@ impl NetIov {
         unsafe { bindings::net_iov_binding_id(self.as_ptr()) }
     }
 
+    /// The counters of the chunk's area.
+    #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+    fn stats(&self) -> &UserStats {
+        stats_of(self.as_ptr())
+    }
+
+    /// Counts `bytes` of the chunk's payload as handed to user space.
+    pub fn note_received(&self, bytes: u32) {
+        #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+        self.stats()
+            .received
+            .fetch_add(bytes.into(), Ordering::Relaxed);
+        #[cfg(not(CONFIG_NET_DEVMEM_CORE_RUST))]
+        let _ = bytes;
+    }
+
     /// Takes a page-pool reference on the chunk for user space: the
     /// chunk goes back to its pool only once the returned [`NetIovRef`]
-    /// is dropped too.
+    /// is dropped too. Counted as held by its area's [`UserStats`].
     pub fn hold(&self) -> NetIovRef {
         // SAFETY: By the type invariants the `net_iov` is in use by a page
         // pool; one more reference on its `pp_ref_count`, as
         // `tcp_recvmsg_dmabuf()` takes.
         unsafe { bindings::net_ext_net_iov_get_pp_ref(self.as_ptr()) };
+        #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+        self.stats().held.fetch_add(1, Ordering::Relaxed);
         // INVARIANT: the reference just taken.
         NetIovRef(core::ptr::NonNull::from(&self.0).cast())
     }
@@ -316,8 +404,26 @@ unsafe impl Send for NetIovRef {}
 // SAFETY: `&NetIovRef` gives access to nothing.
 unsafe impl Sync for NetIovRef {}
 
+/// The [`UserStats`] of the area of `niov`.
+///
+/// With the Rust devmem core, the only devmem core built, every `net_iov`
+/// is one of a [`NetIovArea`], whose `owner` is a [`ChunkOwner`] (type
+/// invariants of [`NetIovArea`]).
+#[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+fn stats_of<'a>(niov: *mut bindings::net_iov) -> &'a UserStats {
+    // SAFETY: `niov` is a `net_iov` in use (callers' type invariants), of a
+    // `NetIovArea` (above): its owner is a `ChunkOwner` whose `stats`
+    // lives as long as the area, which outlives every use of its
+    // `net_iov`s (a binding outlives its page pools and held references).
+    unsafe { &*(*(*niov).owner.cast::<ChunkOwner>()).stats }
+}
+
 impl Drop for NetIovRef {
     fn drop(&mut self) {
+        #[cfg(CONFIG_NET_DEVMEM_CORE_RUST)]
+        stats_of(self.0.as_ptr())
+            .held
+            .fetch_sub(1, Ordering::Relaxed);
         // SAFETY: We own one reference (type invariants), given back here.
         if !unsafe { bindings::napi_pp_put_page(bindings::net_iov_to_netmem(self.0.as_ptr())) } {
             crate::pr_err!("devmem: a held net_iov was not a page-pool buffer\n");

@@ -246,12 +246,25 @@ def listener(addr, port):
 
 
 def stream_into(env, ident, fd, mm, addr, port, sport=None):
-    """A devmem stream to ADDR:PORT lands in binding IDENT."""
+    """A devmem stream to ADDR:PORT lands in binding IDENT; binding-get
+    counts its tokens while they are held and the bytes received."""
     srv = listener(addr, port)
     s = FlowStream(Bound(fd, mm, ident, srv), STREAM, addr, port, sport)
     try:
         t0 = time.monotonic()
-        s.read(STREAM)
+        before = env.obs.binding_get({"id": ident})
+        s.read(STREAM, hold=True)
+        info = env.obs.binding_get({"id": ident})
+        print(f"# holding {len(s.held)} tokens of {s.got - s.linear} dma-buf bytes: binding-get "
+              f"tokens-held {info.get('tokens-held')}, bytes-received "
+              f"{info.get('bytes-received')} (was {before.get('bytes-received')})")
+        ksft_eq((info.get("tokens-held"), info.get("bytes-received")),
+                (len(s.held), before.get("bytes-received") + s.got - s.linear),
+                comment="binding-get tokens-held and bytes-received, tokens held")
+        s.give(s.held)
+        s.held = []
+        ksft_eq(env.obs.binding_get({"id": ident}).get("tokens-held"), 0,
+                comment="tokens-held 0 once given back")
         print(f"# {s.got} bytes from {s.peer} in {time.monotonic() - t0:.1f} s: {s.frags} "
               f"frags, {s.linear} linear, {s.readable} readable; dmabuf ids {sorted(s.ids)}")
         ksft_eq(s.problems, [], comment="cmsg layout and bytes")
