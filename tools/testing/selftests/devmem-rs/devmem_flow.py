@@ -253,7 +253,10 @@ def stream_into(env, ident, fd, mm, addr, port, sport=None):
     try:
         t0 = time.monotonic()
         before = env.obs.binding_get({"id": ident})
-        s.read(STREAM, hold=True)
+        s.read(STREAM // 2, hold=True)
+        # What `ynl --dump binding-get` shows in the middle of the stream.
+        print(f"# binding-get dump mid-stream: {env.obs.binding_get({}, dump=True)}")
+        s.read(STREAM - s.got, hold=True)
         info = env.obs.binding_get({"id": ident})
         print(f"# holding {len(s.held)} tokens of {s.got - s.linear} dma-buf bytes: binding-get "
               f"tokens-held {info.get('tokens-held')}, bytes-received "
