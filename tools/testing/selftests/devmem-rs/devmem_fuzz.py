@@ -24,7 +24,12 @@ nlmsg_len against the datagram, several messages in one datagram).
 Each request must be answered with NLMSG_ERROR carrying a negative errno
 (the expected one where the policy or the handler fixes it) and an
 extack with a message or a bad-attribute offset (or a missing-attribute
-type). Requests that netlink itself never parses (nlmsg_len beyond the
+type). Expected is strict genetlink: what genl_header_check() and strict
+policy validation do for ops at or past the family's resv_start_op
+(reserved != 0 and nlmsg_flags other than REQUEST, ACK, ECHO, DUMP
+refused with EINVAL), and the spec's requests (caps-get and the
+binding-get dump take no attribute: any is refused). The version field
+is no error: genetlink ignores it. Requests that netlink itself never parses (nlmsg_len beyond the
 datagram or below NLMSG_HDRLEN, no NLM_F_REQUEST) must get no answer
 (or a plain ack), and the socket must keep working. One KTAP case per
 op, plus unknown_cmds and raw_framing; a case fails listing the
@@ -48,7 +53,6 @@ import select
 import socket
 import struct
 import subprocess
-import sys
 import time
 
 from devmem_rs import (YnlFamily, ethtool, ksft_exit, ksft_run, ksft_true, port_netdev, spec,
@@ -78,6 +82,10 @@ Q_ID = 1
 BENCH_MAX = 8          # bench set: niovs, batch, msecs, ...
 TBENCH_MAX = 10        # token-bench set: held, frags, msecs, ...
 IMPL_C, IMPL_RUST = 1, 2
+# The largest attribute type of each op's attribute set (the policy's
+# maxattr may be smaller).
+SET_MAX = {CAPS_GET: CAPS_IMPLEMENTATION, BINDING_GET: B_MAX, ALLOC_BENCH: BENCH_MAX,
+           TOKEN_BENCH: TBENCH_MAX, BIND_RX: B_MAX, UNBIND: B_MAX}
 OP_NAMES = {CAPS_GET: "caps-get", BINDING_GET: "binding-get", ALLOC_BENCH: "alloc-bench",
             TOKEN_BENCH: "token-bench", BIND_RX: "bind-rx", UNBIND: "unbind"}
 
@@ -99,6 +107,7 @@ REPORTS = re.compile(r"WARNING:|BUG:|Oops|Kernel panic|general protection fault|
 
 
 def ksft_pr(*objs):
+    """Prints a KTAP diagnostic line."""
     print("#", *objs)
 
 
@@ -110,10 +119,12 @@ def nla(atype, payload=b"", length=None):
 
 
 def u32(atype, val):
+    """A u32 attribute (VAL taken modulo 2^32)."""
     return nla(atype, struct.pack("=I", val & 0xffffffff))
 
 
 def nest(atype, inner, flags=NLA_F_NESTED):
+    """A nest of INNER, flagged FLAGS."""
     return nla(atype | flags, inner)
 
 
@@ -125,6 +136,7 @@ def nlmsg(mtype, flags, body, length=None):
 
 
 def genl(cmd, version=1, reserved=0):
+    """A genlmsghdr."""
     return struct.pack("=BBH", cmd, version, reserved)
 
 
@@ -198,6 +210,7 @@ class Genl:
         self.stray = []     # messages of no request waited for
 
     def close(self):
+        """Closes the socket (what it bound goes)."""
         self.sock.close()
 
     def recv_msgs(self, timeout):
@@ -289,6 +302,8 @@ class Fuzz:
     # -- building blocks --------------------------------------------------
 
     def msg(self, cmd, body=b"", flags=None, version=None, reserved=0, mtype=None):
+        """A request of CMD with BODY; flags (ack or not, echo or not) and
+        version (1 or garbage: genetlink ignores it) random unless given."""
         r = self.rng
         if flags is None:
             flags = NLM_F_REQUEST | (NLM_F_ACK if r.random() < 0.7 else 0) | \
@@ -311,7 +326,7 @@ class Fuzz:
             return {EOPNOTSUPP}
         return set(errnos)
 
-    def policy_mutations(self, op, name, attrs, maxattr, unspec=()):
+    def policy_mutations(self, op, name, attrs, maxattr, unspec=()):  # pylint: disable=R0913,R0917
         """Malformed variants of the request of OP made of ATTRS (a list of
         (type, payload), all u32 but nests): (kind, desc, body, errnos).
         Each is refused by the policy (strict validation) before the
@@ -331,8 +346,8 @@ class Fuzz:
             out.append(("attr of wrong length", f"attr {atype & 0x3fff} of {n} bytes", body,
                         errs))
         base = b"".join(nla(t, p) for t, p in attrs)
-        unknown = r.choice([0, maxattr + 1, 0x7fff, 0x3fff, r.randrange(maxattr + 1, 0x4000)]
-                           + list(unspec))
+        unknown = r.choice([0, maxattr + 1, SET_MAX[op] + 1, 0x7fff, 0x3fff,
+                            r.randrange(maxattr + 1, 0x4000)] + list(unspec))
         kind = "unused attr type (policy NLA_UNSPEC)" if unknown in unspec else \
             "unknown attr type"
         extra = nla(unknown, r.randbytes(r.choice([0, 4, 8])))
@@ -404,6 +419,7 @@ class Fuzz:
         return out[:n]
 
     def binding_get(self, n):
+        """binding-get: do (ids 0, 1, 2^32-1, policy mutations) and dump."""
         r = self.rng
 
         def ids():
@@ -440,6 +456,7 @@ class Fuzz:
         return out[:n]
 
     def alloc_bench(self, n):
+        """alloc-bench: policy mutations, values out of the spec's checks."""
         r = self.rng
         good = {1: 16, 2: 4, 3: 1}
 
@@ -469,6 +486,7 @@ class Fuzz:
         return self.cases_of(ALLOC_BENCH, "alloc-bench", attrs, 3, n, ranges)
 
     def token_bench(self, n):
+        """token-bench: policy mutations, values out of the spec's checks."""
         r = self.rng
         good = {1: 0, 2: 1, 3: 1}
 
@@ -494,6 +512,7 @@ class Fuzz:
         return self.cases_of(TOKEN_BENCH, "token-bench", attrs, 3, n, ranges)
 
     def unbind(self, n):
+        """unbind: ids 0, 1, 2, 2^32-1, policy mutations."""
         def ids():
             out = []
             for v, errs, why in ((0, {ERANGE}, "policy min 1"),
@@ -620,6 +639,7 @@ class Fuzz:
         return out
 
     def unknown_cmds(self, n):
+        """Commands the family has no op for: 0, the notifications, 9..255."""
         r = self.rng
         out = []
         cmds = [0, BIND_NTF, UNBIND_NTF, 9, 255] + [r.randrange(9, 256) for _ in range(n)]
@@ -640,6 +660,7 @@ class Fuzz:
         return out[:n]
 
     def raw_framing(self, n):
+        """Broken netlink and genetlink headers."""
         r = self.rng
         out = []
         ops = [CAPS_GET, BINDING_GET, ALLOC_BENCH, TOKEN_BENCH, BIND_RX, UNBIND]
@@ -723,25 +744,30 @@ class Env:
         if not name:
             return
         subprocess.run(["ip", "link", "set", name, "up"], check=True)
-        self.port_ifindex = int(open(f"/sys/class/net/{name}/ifindex").read())
+        with open(f"/sys/class/net/{name}/ifindex", encoding="ascii") as f:
+            self.port_ifindex = int(f.read())
         self.queues = len([q for q in os.listdir(f"/sys/class/net/{name}/queues")
                            if q.startswith("rx-")])
         et = ethtool()
         if et:
             # Header split on: a queue listed twice gets as far as binding
             # the first, then EEXIST (without it ENODATA on the first).
-            rc = subprocess.run([et, "-G", name, "tcp-data-split", "on"], capture_output=True)
+            rc = subprocess.run([et, "-G", name, "tcp-data-split", "on"], capture_output=True,
+                                check=False)
             self.hsplit = (et, name) if rc.returncode == 0 else None
 
     def close(self):
+        """Closes the fds, header split back off."""
         for fd in self.fds:
             os.close(fd)
         if self.hsplit:
             et, name = self.hsplit
-            subprocess.run([et, "-G", name, "tcp-data-split", "off"], capture_output=True)
+            subprocess.run([et, "-G", name, "tcp-data-split", "off"], capture_output=True,
+                           check=False)
 
 
 def ename(err):
+    """The name of errno ERR."""
     return "EOPNOTSUPP" if err == EOPNOTSUPP else errno.errorcode.get(err, str(err))
 
 
@@ -872,6 +898,7 @@ def run_group(runner, cases):
 
 
 def dmesg():
+    """The kernel log's lines."""
     out = subprocess.run(["dmesg"], capture_output=True, text=True, check=False)
     return out.stdout.splitlines()
 
@@ -880,18 +907,20 @@ KMEMLEAK = "/sys/kernel/debug/kmemleak"
 
 
 def kmemleak_scan():
-    """The addresses kmemleak reports after a scan (None without it)."""
+    """({address: line} of what kmemleak reports after a scan, its
+    report), or None without kmemleak."""
     if not os.access(KMEMLEAK, os.W_OK):
         return None
-    with open(KMEMLEAK, "w") as f:
+    with open(KMEMLEAK, "w", encoding="ascii") as f:
         f.write("scan")
-    with open(KMEMLEAK) as f:
+    with open(KMEMLEAK, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    return {m.group(1): m.group(0) for m in re.finditer(r"unreferenced object (0x[0-9a-f]+).*",
-                                                           text)}, text
+    found = re.finditer(r"unreferenced object (0x[0-9a-f]+).*", text)
+    return {m.group(1): m.group(0) for m in found}, text
 
 
-def main():
+def main():  # pylint: disable=too-many-locals
+    """Runs the fuzz: one KTAP case per group, then the checks."""
     seed = int(os.environ.get("DEVMEM_FUZZ_SEED", str(random.SystemRandom().getrandbits(32))))
     total = int(os.environ.get("DEVMEM_FUZZ_N", "8000"))
     print(f"# seed {seed} (DEVMEM_FUZZ_SEED={seed} replays), {total} requests (DEVMEM_FUZZ_N)")
@@ -957,6 +986,7 @@ def main():
         time.sleep(6)    # kmemleak reports objects older than 5 s
         leaks = kmemleak_scan()
         fresh = {a: ln for a, ln in leaks[0].items() if a not in leak0[0]}
+        ksft_pr(f"kmemleak: {len(leaks[0])} report(s) after the fuzz, {len(fresh)} new")
         if fresh:
             for block in leaks[1].split("unreferenced object")[1:]:
                 addr = block.split()[0]
