@@ -16,7 +16,9 @@ queue nests with a wrong inner type, 1000 queues, values out of the
 spec's checks, dump flags on do-only ops, reserved / version garbage,
 bogus nlmsg_flags; bind-rx with fds that are no dma-buf (a pipe,
 /dev/null, a closed fd, -1, 0xffffffff), a real udmabuf with queues out
-of range or listed twice, ifindex of lo / none / 0; unbind and
+of range or listed twice, ifindex of lo / none / 0, flow nests out of
+the flow set's checks (family, proto, address lengths, ports, missing
+attributes, location, two queues, garbage); unbind and
 binding-get of ids 0, 1, 2^32-1. Besides: unknown commands (0, the
 notification commands, 9..255) and raw framing (truncated genlmsghdr,
 nlmsg_len against the datagram, several messages in one datagram).
@@ -77,7 +79,9 @@ CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_VERSION = 1, 2, 3
 CAPS_GET, BINDING_GET, ALLOC_BENCH, TOKEN_BENCH, BIND_RX, UNBIND = 1, 2, 3, 4, 5, 6
 BIND_NTF, UNBIND_NTF = 7, 8
 CAPS_IMPLEMENTATION = 9
-B_ID, B_IFINDEX, B_FD, B_QUEUES, B_MAX = 1, 2, 9, 10, 12
+B_ID, B_IFINDEX, B_FD, B_QUEUES, B_FLOW, B_MAX = 1, 2, 9, 10, 13, 13
+# flow set (bind-rx's flow nest); location (7) is reply-only.
+F_FAMILY, F_PROTO, F_DST_ADDR, F_DST_PORT, F_SRC_ADDR, F_SRC_PORT, F_LOCATION = range(1, 8)
 Q_ID = 1
 BENCH_MAX = 8          # bench set: niovs, batch, msecs, ...
 TBENCH_MAX = 10        # token-bench set: held, frags, msecs, ...
@@ -533,7 +537,7 @@ class Fuzz:
         udmabuf) and queue list."""
         r = self.rng
         env = self.env
-        unspec = [1, 3, 4, 5, 6, 7, 8]
+        unspec = [1, 3, 4, 5, 6, 7, 8, 11, 12]
 
         def q(idx, flags=NLA_F_NESTED):
             return nest(B_QUEUES, u32(Q_ID, idx), flags)
@@ -569,8 +573,78 @@ class Fuzz:
         base = [(B_IFINDEX, struct.pack("=I", 0x7ffffff0)),
                 (B_FD, struct.pack("=I", env.closed_fd)),
                 (B_QUEUES | NLA_F_NESTED, u32(Q_ID, 0))]
-        out = self.cases_of(BIND_RX, "bind-rx", base, 10, n // 2, nests, unspec)
+        out = self.cases_of(BIND_RX, "bind-rx", base, B_MAX, n // 2,
+                            lambda: nests() + self.flows(), unspec)
         out += self.bind_handler(n - len(out))
+        return out
+
+    def flow(self, vals=None, drop=()):
+        """A flow nest: IPv4 TCP to 192.0.2.1:5000 but for VALS
+        ({attr: payload bytes}) and DROP (attrs left out)."""
+        attrs = {F_FAMILY: struct.pack("=I", 4), F_PROTO: struct.pack("=I", 6),
+                 F_DST_ADDR: bytes([192, 0, 2, 1]), F_DST_PORT: struct.pack("=H", 5000)}
+        attrs.update(vals or {})
+        return nest(B_FLOW, b"".join(nla(t, p) for t, p in attrs.items() if t not in drop))
+
+    def flows(self):
+        """bind-rx with a malformed flow (one queue, a device that does
+        not exist: a well-formed one gets ENODEV)."""
+        r = self.rng
+        env = self.env
+        head = u32(B_IFINDEX, 0x7ffffff0) + u32(B_FD, env.closed_fd) + \
+            nest(B_QUEUES, u32(Q_ID, 0))
+
+        def u32b(v):
+            return struct.pack("=I", v)
+
+        fam = r.choice([0, 1, 3, 7, 10, 0xffffffff])
+        proto = r.choice([256, 0x10000, 0xffffffff])
+        other = r.choice([0, 1, 17, 58, 255])
+        alen = r.choice([0, 1, 2, 3, 17, 20, 64])
+        mlen = r.choice([5, 6, 8, 12, 15])
+        addr = r.choice([F_DST_ADDR, F_SRC_ADDR])
+        port = r.choice([F_DST_PORT, F_SRC_PORT])
+        plen = r.choice([0, 1, 3, 4, 8])
+        miss = r.choice([F_FAMILY, F_PROTO, F_DST_ADDR, F_DST_PORT])
+        h = self.handler
+        cases = [
+            ("flow well-formed, no such device", "", self.flow(), h(BIND_RX, {ENODEV})),
+            ("flow family out of 4..6 (policy)", f"family {fam}",
+             self.flow({F_FAMILY: u32b(fam)}), {ERANGE}),
+            ("flow family 5", "family 5", self.flow({F_FAMILY: u32b(5)}),
+             h(BIND_RX, {EINVAL})),
+            ("flow proto above 255 (policy)", f"proto {proto}",
+             self.flow({F_PROTO: u32b(proto)}), {ERANGE}),
+            ("flow proto not TCP", f"proto {other}", self.flow({F_PROTO: u32b(other)}),
+             h(BIND_RX, {EOPNOTSUPP})),
+            ("flow address out of 4..16 bytes (policy)", f"attr {addr} of {alen} bytes",
+             self.flow({addr: r.randbytes(alen)}), {ERANGE}),
+            ("flow address not of the family's length", f"attr {addr} of {mlen} bytes",
+             self.flow({addr: r.randbytes(mlen)}), h(BIND_RX, {EINVAL})),
+            ("flow IPv6 with a 4-byte address", "family 6, dst 4 bytes",
+             self.flow({F_FAMILY: u32b(6)}), h(BIND_RX, {EINVAL})),
+            ("flow port 0 (policy min 1)", f"attr {port} = 0",
+             self.flow({port: struct.pack("=H", 0)}), {ERANGE}),
+            ("flow port of wrong length", f"attr {port} of {plen} bytes",
+             self.flow({port: r.randbytes(plen)}), {EINVAL}),
+            ("flow attr missing", f"no attr {miss}", self.flow(drop=(miss,)),
+             h(BIND_RX, {EINVAL})),
+            ("flow location (reply only)", "location 0",
+             self.flow({F_LOCATION: u32b(0)}), {EINVAL}),
+            ("flow unknown attr", "attr 0x3fff", self.flow({0x3fff: b""}), {EINVAL}),
+            ("flow NLA_F_NESTED on a u32", "family|NLA_F_NESTED",
+             nest(B_FLOW, nest(F_FAMILY, u32b(4))), {EINVAL}),
+            ("flow without NLA_F_NESTED", "flow flag 0",
+             nla(B_FLOW, self.flow()[4:]), {EINVAL}),
+            ("flow nest: garbage", "", nest(B_FLOW, r.randbytes(r.randrange(1, 40))), None),
+            ("flow nest: truncated nlattr", "",
+             nest(B_FLOW, u32(F_FAMILY, 4)[:r.choice([4, 5, 6, 7])]), {EINVAL}),
+            ("flow nest: nla_len beyond the nest", "",
+             nest(B_FLOW, nla(F_FAMILY, u32b(4), r.choice([12, 64, 0xffff]))), {EINVAL}),
+        ]
+        out = [(f"bind-rx: {k}", f"bind-rx: {k}: {d}", head + f, e) for k, d, f, e in cases]
+        out.append(("bind-rx: flow with two queues", "bind-rx: flow, queues 0, 1",
+                    head + nest(B_QUEUES, u32(Q_ID, 1)) + self.flow(), h(BIND_RX, {EINVAL})))
         return out
 
     def bind_handler(self, n):
@@ -620,6 +694,17 @@ class Fuzz:
             queues = nest(B_QUEUES, b"") if qs is None else \
                 b"".join(nest(B_QUEUES, u32(Q_ID, i)) for i in qs)
             parts = [u32(B_IFINDEX, ifx), u32(B_FD, fd), queues]
+            flow = ""
+            if qs is not None and len(qs) == 1 and r.random() < 0.3:
+                # A flow to the one queue (one out of range on the port
+                # with the dma-buf): checked before the fd.
+                parts.append(self.flow())
+                qname += " + flow"
+                flow = ", flow"
+                nq = {"lo": 1, "port": env.queues}.get(dname)
+                if nq is not None and qs[0] >= nq:
+                    errs = {ERANGE}     # the flow's queue, before the fd
+                    flow = ", flow to a queue out of range"
             missing = r.random() < 0.2
             if missing:
                 drop = r.randrange(3)
@@ -631,7 +716,7 @@ class Fuzz:
             else:
                 desc = f"bind-rx: {dname}, {fname}, {qname}"
                 kind = f"bind-rx: {dname}, {fname}" + \
-                    (f", {qname}" if dname == "port" and fname == "udmabuf" else "")
+                    (f", {qname}" if dname == "port" and fname == "udmabuf" else flow)
             c = Case(kind, desc, self.msg(BIND_RX, b"".join(parts)), "err",
                      self.handler(BIND_RX, errs))
             c.bind_rx = True
