@@ -185,7 +185,13 @@ impl Provider for DmabufBinding {
 impl mp::Core for DmabufBinding {
     fn bind(dev: &NetDevice, _rtnl: &Rtnl, fd: u32, extack: &ExtAck<'_>) -> Result<Arc<Binding>> {
         let st = STATE.get().ok_or(EOPNOTSUPP)?;
-        let dmabuf = DmaBuf::get(fd)?;
+        let dmabuf = DmaBuf::get(fd).inspect_err(|e| {
+            extack.set_msg(if *e == EBADF {
+                c_str!("dma-buf fd is not an open file")
+            } else {
+                c_str!("fd is not a dma-buf")
+            })
+        })?;
         let map = {
             let att = dev.parent().ok_or(EINVAL).and_then(|p| dmabuf.attach(p));
             let att =

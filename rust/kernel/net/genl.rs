@@ -120,6 +120,11 @@ impl AttrPolicy {
     }
 }
 
+/// The policy of a request that takes no attribute: every attribute is
+/// refused (type 1 as unsupported, others as unknown), as the core does
+/// for families without reserved commands.
+static REJECT_ALL: [AttrPolicy; 2] = [AttrPolicy::unused(), AttrPolicy::unused()];
+
 /// One operation of a family.
 pub struct Op {
     /// Command number, as in the family's YAML spec.
@@ -158,7 +163,8 @@ pub trait Family: Sized + 'static {
     const OPS: &'static [Op];
 
     /// Commands of [`Family::OPS`] that also have a `dump` (served by
-    /// [`Family::dumpit`], with the same permission and policy), sorted.
+    /// [`Family::dumpit`], with the same permission), sorted. A dump
+    /// request takes no attribute: any is refused.
     const DUMPS: &'static [u8] = &[];
     /// Multicast groups, in order: group `i` of [`Info::multicast`] and
     /// [`Release::multicast`] is `MCGRPS[i]`.
@@ -959,11 +965,14 @@ impl<F: Family> Registration<F> {
             // SAFETY: `genl_split_ops` is plain old data; zero means "unset".
             let mut s: bindings::genl_split_ops = unsafe { core::mem::zeroed() };
             s.__bindgen_anon_1.__bindgen_anon_1.doit = Some(doit_callback::<F>);
-            if !op.policy.is_empty() {
-                s.policy = op.policy.as_ptr().cast();
-                s.maxattr = (op.policy.len() - 1) as u32;
-                maxattr = maxattr.max(s.maxattr);
-            }
+            let policy = if op.policy.is_empty() {
+                &REJECT_ALL[..]
+            } else {
+                op.policy
+            };
+            s.policy = policy.as_ptr().cast();
+            s.maxattr = (policy.len() - 1) as u32;
+            maxattr = maxattr.max(s.maxattr);
             s.cmd = op.cmd;
             s.flags = flags as u8;
             ops.push(s, GFP_KERNEL)?;
@@ -976,6 +985,8 @@ impl<F: Family> Registration<F> {
                         ..unsafe { core::mem::zeroed() }
                     };
                 s.flags = (flags & !bindings::GENL_CMD_CAP_DO | bindings::GENL_CMD_CAP_DUMP) as u8;
+                s.policy = REJECT_ALL.as_ptr().cast();
+                s.maxattr = (REJECT_ALL.len() - 1) as u32;
                 ops.push(s, GFP_KERNEL)?;
             }
         }
@@ -1010,8 +1021,9 @@ impl<F: Family> Registration<F> {
             fam.mcgrps = mcgrps.as_ptr();
             fam.n_mcgrps = mcgrps.len() as u8;
         }
-        // Strict validation for every command of a new family.
-        fam.resv_start_op = F::OPS[F::OPS.len() - 1].cmd + 1;
+        // Zero, as new families leave it: the core checks the reserved
+        // header field and the netlink flags of every command.
+        fam.resv_start_op = 0;
         fam.module = module.as_ptr();
         let inner = KBox::pin_init(
             try_pin_init!(Inner::<F> {
