@@ -54,9 +54,9 @@ import sys
 import tempfile
 import time
 
-from devmem_rs import (HERE, KsftSkipEx, NlError, YnlFamily, ethtool, ksft_eq, ksft_exit,
-                       ksft_in, ksft_run, ksft_true, port_netdev, sh, skip_without_ports, spec,
-                       udmabuf, wait_ports)
+from devmem_rs import (HERE, KsftSkipEx, LazyEnv, NlError, YnlFamily, ethtool, ksft_eq,
+                       ksft_exit, ksft_in, ksft_run, ksft_true, port_netdev, sh, skip_without_ports,
+                       spec, split_pair, udmabuf, wait_ports)
 from ynl.lib.ynl import Netlink  # pylint: disable=wrong-import-order
 from devmem_sockopt import SCM_DEVMEM_DMABUF, Stream, netns
 from devmem_teardown import binding_known, configure_b, ifindex, nsexec, sender
@@ -156,38 +156,21 @@ class Listener:
         self.fam.sock.close()
 
 
-class Env:
+class Env(LazyEnv):
     """Pair 0 split into NSA/NSB and configured, with listeners and
     observers; set up by the first case that needs it (a failure fails
     that case and every later one), undone by close()."""
 
     def __init__(self):
-        self.err = None
-        self.done = False
+        super().__init__()
         self.a = self.b = None
         self.socks = []     # netlink and TCP sockets (closed before the netns go)
         self.procs = []
         self.state = {}     # what a case leaves to the next
 
-    def get(self):
-        if self.err:
-            raise AssertionError(f"set-up failed earlier: {self.err}")
-        if not self.done:
-            try:
-                self.setup()
-            except Exception as e:
-                self.err = f"{type(e).__name__}: {e}"
-                raise
-            self.done = True
-        return self
-
     def setup(self):
         t0 = time.monotonic()
-        self.a, self.b = port_netdev(0), port_netdev(1)
-        sh(f"ip netns add {NSA} && ip netns add {NSB}")
-        sh(f"ip link set {self.a} netns {NSA} && ip link set {self.b} netns {NSB}")
-        sh(f"ip -n {NSA} addr add {IPA}/24 dev {self.a} && ip -n {NSA} link set {self.a} up")
-        sh(f"ip -n {NSB} addr add {IPB}/24 dev {self.b} && ip -n {NSB} link set {self.b} up")
+        self.a, self.b = split_pair(NSA, NSB, IPA, IPB)
         configure_b(NSB, self.b, ports={QUEUE: PORT, QUEUE2: PORT2}, addr=IPB)
         self.ifindex = ifindex(NSB, self.b)
         self.ifindex_a = ifindex(NSA, self.a)

@@ -45,8 +45,8 @@ import subprocess
 import sys
 import time
 
-from devmem_rs import (HERE, KsftSkipEx, ethtool, ksft_eq, ksft_exit, ksft_in, ksft_run,
-                       ksft_true, port_netdev, sh, skip_without_ports, udmabuf, wait_ports)
+from devmem_rs import (HERE, KsftSkipEx, LazyEnv, ethtool, ksft_eq, ksft_exit, ksft_in, ksft_run,
+                       ksft_true, sh, skip_without_ports, split_pair, udmabuf, wait_ports)
 from devmem_family import family, nl_errno
 from devmem_sockopt import SCM_DEVMEM_DMABUF, Stream, netns
 from devmem_teardown import ifindex, nsexec
@@ -90,34 +90,16 @@ def rules(dev):
     return found
 
 
-class Env:
+class Env(LazyEnv):
     """Pair 0 split into NSA/NSB; made by the first case, undone by close()."""
 
     def __init__(self):
-        self.done = False
-        self.err = None
+        super().__init__()
         self.a = self.b = None
         self.keep = []
 
-    def get(self):
-        if self.err:
-            raise AssertionError(f"set-up failed earlier: {self.err}")
-        if not self.done:
-            try:
-                self.setup()
-            except Exception as e:
-                self.err = f"{type(e).__name__}: {e}"
-                raise
-            self.done = True
-        return self
-
     def setup(self):
-        self.a, self.b = port_netdev(0), port_netdev(1)
-        sh(f"ip netns add {NSA} && ip netns add {NSB}")
-        sh(f"ip link set {self.a} netns {NSA} && ip link set {self.b} netns {NSB}")
-        for ns, dev, ip4, ip6 in ((NSA, self.a, IPA, IP6A), (NSB, self.b, IPB, IP6B)):
-            sh(f"ip -n {ns} addr add {ip4}/24 dev {dev} && "
-               f"ip -n {ns} addr add {ip6}/64 dev {dev} nodad && ip -n {ns} link set {dev} up")
+        self.a, self.b = split_pair(NSA, NSB, IPA, IPB, IP6A, IP6B)
         et("-L", self.b, "combined", "4")
         et("-G", self.b, "tcp-data-split", "on")
         self.ifindex = ifindex(NSB, self.b)

@@ -76,6 +76,45 @@ def wait_ports(ports=(0, 1), timeout=20.0):
     return False
 
 
+def split_pair(nsa, nsb, ipa, ipb, ip6a=None, ip6b=None):
+    """Moves port 0 into namespace NSA and port 1 into NSB (both made
+    here), with addresses IPA/24 and IPB/24 (and IP6A/64, IP6B/64 without
+    DAD if given), up; returns their netdev names."""
+    a, b = port_netdev(0), port_netdev(1)
+    sh(f"ip netns add {nsa} && ip netns add {nsb}")
+    sh(f"ip link set {a} netns {nsa} && ip link set {b} netns {nsb}")
+    for ns, dev, ip4, ip6 in ((nsa, a, ipa, ip6a), (nsb, b, ipb, ip6b)):
+        sh(f"ip -n {ns} addr add {ip4}/24 dev {dev}")
+        if ip6:
+            sh(f"ip -n {ns} addr add {ip6}/64 dev {dev} nodad")
+        sh(f"ip -n {ns} link set {dev} up")
+    return a, b
+
+
+class LazyEnv:
+    """What a selftest's cases share, set up (setup()) by the first case
+    that needs it: a failure fails that case and every later one."""
+
+    def __init__(self):
+        self.err = None
+        self.done = False
+
+    def setup(self):
+        raise NotImplementedError
+
+    def get(self):
+        if self.err:
+            raise AssertionError(f"set-up failed earlier: {self.err}")
+        if not self.done:
+            try:
+                self.setup()
+            except Exception as e:
+                self.err = f"{type(e).__name__}: {e}"
+                raise
+            self.done = True
+        return self
+
+
 def skip_without_ports():
     """Skips the test (KTAP, exit 4) when there is no emulated port pair."""
     if port_netdev(0) is None:

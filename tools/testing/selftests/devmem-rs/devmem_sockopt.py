@@ -67,8 +67,9 @@ import struct
 import sys
 import time
 
-from devmem_rs import (KsftSkipEx, YnlFamily, ethtool, ksft_eq, ksft_exit, ksft_ge, ksft_run,
-                       ksft_true, port_netdev, sh, skip_without_ports, spec, udmabuf, wait_ports)
+from devmem_rs import (KsftSkipEx, LazyEnv, YnlFamily, ethtool, ksft_eq, ksft_exit, ksft_ge,
+                       ksft_run, ksft_true, sh, skip_without_ports, spec, split_pair,
+                       udmabuf, wait_ports)
 from devmem_teardown import (Recv, binding_info, binding_known, configure_b, ifindex, nsexec,
                              sender)
 
@@ -191,36 +192,19 @@ def check(chunk, offset, what):
                              "are not the stream's")
 
 
-class Pair:
+class Pair(LazyEnv):
     """Pair 0 split into NSA/NSB and configured, set up by the first case
     that needs it (a failure fails that case and every later one), undone
     by close()."""
 
     def __init__(self):
-        self.err = None
-        self.done = False
+        super().__init__()
         self.nl = None
         self.main = None
         self.a = self.b = None
 
-    def get(self):
-        if self.err:
-            raise AssertionError(f"set-up failed earlier: {self.err}")
-        if not self.done:
-            try:
-                self.setup()
-            except Exception as e:
-                self.err = f"{type(e).__name__}: {e}"
-                raise
-            self.done = True
-        return self
-
     def setup(self):
-        self.a, self.b = port_netdev(0), port_netdev(1)
-        sh(f"ip netns add {NSA} && ip netns add {NSB}")
-        sh(f"ip link set {self.a} netns {NSA} && ip link set {self.b} netns {NSB}")
-        sh(f"ip -n {NSA} addr add {IPA}/24 dev {self.a} && ip -n {NSA} link set {self.a} up")
-        sh(f"ip -n {NSB} addr add {IPB}/24 dev {self.b} && ip -n {NSB} link set {self.b} up")
+        self.a, self.b = split_pair(NSA, NSB, IPA, IPB)
         sh(f"ip -n {NSB} link set lo up")
         configure_b(NSB, self.b, ports={QUEUE: PORT, KILL_QUEUE: KILL_PORT}, addr=IPB)
         self.ifindex = ifindex(NSB, self.b)
