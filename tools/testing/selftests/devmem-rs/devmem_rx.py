@@ -317,7 +317,8 @@ def run_receiver(mode):
                             os.path.abspath(__file__), "--receiver", mode, pb], timeout=300)
         ksft_eq(r.returncode, 0)
         # The receiver is gone, so is its binding: undo what it set.
-        for args in (["-K", pb, "ntuple", "off"], ["-X", pb, "default"],
+        for args in (["-K", pb, "ntuple", "off"], ["-K", pb, "ntuple", "on"],
+                         ["-X", pb, "default"],
                      ["-G", pb, "tcp-data-split", "off"]):
             subprocess.run(["ip", "netns", "exec", NSB, ethtool(), *args], check=True)
     finally:

@@ -244,7 +244,8 @@ class Pair(LazyEnv):
             f.write("0")
         if self.b:
             et = ethtool()
-            for args in (["-K", self.b, "ntuple", "off"], ["-X", self.b, "default"],
+            for args in (["-K", self.b, "ntuple", "off"], ["-K", self.b, "ntuple", "on"],
+                         ["-X", self.b, "default"],
                          ["-G", self.b, "tcp-data-split", "off"]):
                 nsexec(NSB, et, *args, capture_output=True)
         sh(f"ip netns del {NSA} 2>/dev/null; ip netns del {NSB} 2>/dev/null; true")
