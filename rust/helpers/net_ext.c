@@ -239,6 +239,15 @@ int rust_helper_net_ext_mod_timer_in(struct timer_list *timer, unsigned long del
 	return mod_timer(timer, jiffies + delay);
 }
 
+/*
+ * Arms @timer to fire @delay jiffies from now, or earlier if it is armed
+ * to (kernel::timer).
+ */
+int rust_helper_net_ext_timer_reduce_in(struct timer_list *timer, unsigned long delay)
+{
+	return timer_reduce(timer, jiffies + delay);
+}
+
 /* sync */
 void rust_helper_spin_lock_bh(spinlock_t *lock)
 {
