@@ -7,7 +7,7 @@ use crate::emu::nic::{
     RSS_KEY_LEN,
 };
 use crate::queue::{Irq, QueuePoller, QueueStats, Rx};
-use kernel::net::ethtool::{FlowRule, OpsTable};
+use kernel::net::ethtool::{Coalesce, FlowRule, OpsTable};
 use kernel::net::napi::Napi;
 use kernel::net::netdev::{self, Device, Features, Params, Registration, Stats64, TxResult};
 use kernel::net::qstats::{self, RxQueueStats, StatOps, TxQueueStats};
@@ -41,8 +41,8 @@ impl platform::Driver for GveDriver {
             max_mtu: MAX_MTU,
             real_queues: DEFAULT_QUEUES.into(),
             queue_mgmt: Some(queue_mgmt::OpsTable::get()),
-            hw_features: Features::NTUPLE | Features::RXCSUM | Features::RXHASH,
-            features: Features::NTUPLE | Features::RXCSUM | Features::RXHASH,
+            hw_features: Features::NTUPLE | Features::RXCSUM | Features::RXHASH | Features::HW_CSUM,
+            features: Features::NTUPLE | Features::RXCSUM | Features::RXHASH | Features::HW_CSUM,
             ethtool: Some(OpsTable::get()),
             stat_ops: Some(qstats::OpsTable::get()),
         };
@@ -88,6 +88,9 @@ pub(crate) struct Config {
     /// Ntuple rules by location ([`MAX_FLOW_RULES`] of them; on the heap,
     /// the table is too large for the stack).
     pub(crate) rules: KVec<Option<FlowRule>>,
+    /// Interrupt coalescing (ethtool `rx-usecs`, `tx-usecs`): the
+    /// device's interrupt intervals; 0 (off) by default.
+    pub(crate) coalesce: Coalesce,
 }
 
 impl Config {
@@ -97,6 +100,7 @@ impl Config {
             rss_key: DEFAULT_RSS_KEY,
             rss_indir: [0; RSS_INDIR_LEN],
             rules: KVec::from_elem(None, MAX_FLOW_RULES, GFP_KERNEL)?,
+            coalesce: Coalesce::default(),
         };
         cfg.default_indir(nq);
         Ok(cfg)
@@ -166,6 +170,8 @@ impl netdev::Driver for GveNetdev {
         let p = dev.data();
         let nq = dev.real_num_rx_queues() as u16;
         p.port.set_mtu(dev.mtu())?;
+        let c = p.cfg.lock().coalesce;
+        p.port.set_coalesce(c.rx_usecs, c.tx_usecs)?;
         p.port.enable(nq)?;
         // Enabling resets the port's RSS table: program ours again.
         if let Err(e) = p.cfg.lock().program_rss(&*p.port) {
@@ -237,11 +243,13 @@ impl netdev::Driver for GveNetdev {
             return TxResult::Ok;
         };
         let poller = napi.data();
+        // Only with `HW_CSUM` on does the stack leave the checksum to us.
+        let csum = skb.csum_partial();
         let Ok(mapped) = MappedSkb::map(skb, &p.dma_dev) else {
             poller.count_tx_drop();
             return TxResult::Ok;
         };
-        poller.xmit(p, mapped);
+        poller.xmit(p, mapped, csum);
         TxResult::Ok
     }
 

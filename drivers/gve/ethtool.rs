@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Ethtool: driver info, channels, rings (header split), RSS, ntuple
-//! rules and per-queue statistics.
+//! Ethtool: driver info, channels, rings (header split), interrupt
+//! coalescing, RSS, ntuple rules and per-queue statistics.
 //!
 //! Every operation runs under RTNL, like `open` and `stop`, so the
 //! configuration in [`Priv::cfg`] only changes with RTNL held.
@@ -9,15 +9,21 @@
 //! Channels are combined only (1 to [`MAX_QUEUES`]). Changing them while
 //! the device is up restarts it (stop, new queue count, open), as upstream
 //! gve does; if the restart fails the old count is restored.
+//!
+//! Coalescing is GVE DQO's: `rx-usecs` and `tx-usecs` are the interrupt
+//! intervals of every rx and every tx vector (at most [`MAX_ITR_USECS`];
+//! 0, the default, raises an interrupt per completion); they apply at once,
+//! up or down.
 
 use crate::driver::{program_rss, GveNetdev, Priv};
-use crate::emu::nic::{MAX_FLOW_RULES, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN};
+use crate::emu::nic::{MAX_FLOW_RULES, MAX_ITR_USECS, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN};
 use crate::queue::{QueueStats, RX_BUFS, TX_SLOTS};
 use kernel::c_str;
 use kernel::net::ethtool::{
-    Channels, DrvInfo, EthtoolOps, FlowRule, RingParam, RssHashFunc, RuleLocation, RuleLocs,
-    RxAction, RxfhGet, RxfhSet, Strings, TcpDataSplit,
+    Channels, Coalesce, DrvInfo, EthtoolOps, FlowRule, RingParam, RssHashFunc, RuleLocation,
+    RuleLocs, RxAction, RxfhGet, RxfhSet, Strings, TcpDataSplit,
 };
+use kernel::net::mp::ExtAck;
 use kernel::net::netdev::{self, Device, Features};
 use kernel::net::rtnl::Rtnl;
 use kernel::prelude::*;
@@ -27,18 +33,21 @@ type QueueStat = (&'static str, &'static str, fn(&QueueStats) -> u64);
 
 /// Per-queue statistics, in `ethtool -S` order; names are `rx<q>_packets`
 /// and so on.
-const QUEUE_STATS: [QueueStat; 8] = [
+const QUEUE_STATS: [QueueStat; 11] = [
     ("rx", "packets", |s| s.rx_packets),
     ("rx", "bytes", |s| s.rx_bytes),
     ("rx", "split", |s| s.rx_split),
     ("rx", "unsplit", |s| s.rx_unsplit),
     ("rx", "alloc_fail", |s| s.rx_alloc_fail),
     ("rx", "csum_unnecessary", |s| s.rx_csum_unnecessary),
+    ("rx", "interrupts", |s| s.rx_irqs),
     ("tx", "packets", |s| s.tx_packets),
     ("tx", "bytes", |s| s.tx_bytes),
+    ("tx", "csum_partial", |s| s.tx_csum_partial),
+    ("tx", "interrupts", |s| s.tx_irqs),
 ];
 /// Device statistics after the per-queue ones.
-const DEVICE_STATS: [&str; 2] = ["rx_no_buffer", "dma_errors"];
+const DEVICE_STATS: [&str; 3] = ["rx_no_buffer", "dma_errors", "tx_csum_errors"];
 
 /// Deletes every ntuple rule (ntuple turned off).
 pub(crate) fn clear_rules(p: &Priv) {
@@ -149,6 +158,27 @@ impl EthtoolOps for GveNetdev {
         let mut cfg = p.cfg.lock();
         p.port.set_header_split(on);
         cfg.hsplit = on;
+        Ok(())
+    }
+
+    fn get_coalesce(dev: &Device<Self>) -> Coalesce {
+        dev.data().cfg.lock().coalesce
+    }
+
+    fn set_coalesce(dev: &Device<Self>, c: &Coalesce, extack: &ExtAck<'_>) -> Result {
+        // As upstream gve: EINVAL above the ITR register's range.
+        if c.rx_usecs > MAX_ITR_USECS {
+            extack.set_msg(c_str!("rx-usecs above the device's maximum, 8190"));
+            return Err(EINVAL);
+        }
+        if c.tx_usecs > MAX_ITR_USECS {
+            extack.set_msg(c_str!("tx-usecs above the device's maximum, 8190"));
+            return Err(EINVAL);
+        }
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        p.port.set_coalesce(c.rx_usecs, c.tx_usecs)?;
+        cfg.coalesce = *c;
         Ok(())
     }
 
@@ -282,7 +312,7 @@ impl EthtoolOps for GveNetdev {
             }
         }
         let ps = p.port.stats();
-        for v in [ps.rx_no_buffer, ps.dma_errors] {
+        for v in [ps.rx_no_buffer, ps.dma_errors, ps.tx_csum_errors] {
             if let Some(d) = out.next() {
                 *d = v;
             }

@@ -4,14 +4,14 @@
 //! header buffers, the tx queue, and the NAPI poll that serves both.
 
 use crate::driver::{post_seg, GveNetdev, Priv, Queues};
-use crate::emu::nic::{IrqHandler, RxBuf, RxCompl, TxSeg, Vector};
+use crate::emu::nic::{IrqHandler, RxBuf, RxCompl, TxCsum, TxSeg, Vector};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::dma::CoherentBuffer;
 use kernel::net::napi::{NapiRef, Poll};
 use kernel::net::netdev::{Device, Features};
 use kernel::net::page_pool::{Netmem, PagePool, Params, RxQueue};
 use kernel::net::rtnl::Rtnl;
-use kernel::net::skb::{MappedSkb, RxSkb};
+use kernel::net::skb::{CsumPartial, MappedSkb, RxSkb};
 use kernel::new_spinlock_bh;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -49,9 +49,15 @@ pub(crate) struct QueueStats {
     pub(crate) rx_unsplit: u64,
     pub(crate) rx_alloc_fail: u64,
     pub(crate) rx_csum_unnecessary: u64,
+    /// Interrupts of the queue's rx vector.
+    pub(crate) rx_irqs: u64,
     pub(crate) tx_packets: u64,
     pub(crate) tx_bytes: u64,
     pub(crate) tx_dropped: u64,
+    /// Frames sent with checksum offload (`CHECKSUM_PARTIAL`).
+    pub(crate) tx_csum_partial: u64,
+    /// Interrupts of the queue's tx vector.
+    pub(crate) tx_irqs: u64,
 }
 
 /// The rx offloads the stack has on (`ethtool -K rx`, `rxhash`), read once
@@ -87,6 +93,9 @@ impl QueueStats {
         self.tx_packets += o.tx_packets;
         self.tx_bytes += o.tx_bytes;
         self.tx_dropped += o.tx_dropped;
+        self.rx_irqs += o.rx_irqs;
+        self.tx_csum_partial += o.tx_csum_partial;
+        self.tx_irqs += o.tx_irqs;
     }
 }
 
@@ -275,8 +284,19 @@ impl QueuePoller {
         false
     }
 
-    /// Transmits a mapped frame: one segment per mapping.
-    pub(crate) fn xmit(&self, p: &Priv, skb: MappedSkb) {
+    /// Counts an interrupt of the queue's rx or tx vector.
+    fn count_irq(&self, tx: bool) {
+        let mut st = self.stats.lock();
+        if tx {
+            st.tx_irqs += 1;
+        } else {
+            st.rx_irqs += 1;
+        }
+    }
+
+    /// Transmits a mapped frame: one segment per mapping; the device fills
+    /// in the checksum `csum` asks for.
+    pub(crate) fn xmit(&self, p: &Priv, skb: MappedSkb, csum: Option<CsumPartial>) {
         let mut tx = self.tx.lock();
         let Some(tag) = tx.free.pop() else {
             drop(tx);
@@ -292,6 +312,10 @@ impl QueuePoller {
                 len: seg_len,
                 eop: i + 1 == n,
                 tag,
+                csum: csum.map(|c| TxCsum {
+                    start: c.start,
+                    offset: c.offset,
+                }),
             };
             if post_seg(&*p.port, self.q, seg).is_err() {
                 ok = false;
@@ -304,6 +328,7 @@ impl QueuePoller {
             let mut st = self.stats.lock();
             st.tx_packets += 1;
             st.tx_bytes += u64::from(len);
+            st.tx_csum_partial += u64::from(csum.is_some());
         } else {
             tx.free.push(tag);
             drop(tx);
@@ -514,16 +539,20 @@ impl Irq {
 
 impl IrqHandler for Irq {
     fn irq(&self, v: Vector) {
-        let q = match v {
-            Vector::Rx(q) | Vector::Tx(q) => usize::from(q),
+        let (q, tx) = match v {
+            Vector::Rx(q) => (usize::from(q), Some(false)),
+            Vector::Tx(q) => (usize::from(q), Some(true)),
             Vector::Link => {
                 if let Some(n) = self.queues.napis.first() {
                     n.data().request_link_check();
                 }
-                0
+                (0, None)
             }
         };
         if let Some(n) = self.queues.napis.get(q) {
+            if let Some(tx) = tx {
+                n.data().count_irq(tx);
+            }
             n.schedule();
         }
     }

@@ -277,6 +277,30 @@ int rust_helper_net_ext_mod_timer_in(struct timer_list *timer, unsigned long del
 	return mod_timer(timer, jiffies + delay);
 }
 
+/*
+ * Arms @timer to fire @delay jiffies from now, or earlier if it is armed
+ * to (kernel::timer).
+ */
+int rust_helper_net_ext_timer_reduce_in(struct timer_list *timer, unsigned long delay)
+{
+	return timer_reduce(timer, jiffies + delay);
+}
+
+/*
+ * Whether @skb asks for its checksum to be filled in (CHECKSUM_PARTIAL):
+ * then the checksum covers @start (from skb->data) to the end and goes at
+ * @start + @offset (kernel::net::skb). A bitfield and a union, which the
+ * layout guard cannot check: read in C.
+ */
+bool rust_helper_net_ext_skb_csum_partial(const struct sk_buff *skb, u32 *start, u32 *offset)
+{
+	if (skb->ip_summed != CHECKSUM_PARTIAL)
+		return false;
+	*start = skb_checksum_start_offset(skb);
+	*offset = skb->csum_offset;
+	return true;
+}
+
 /* sync */
 void rust_helper_spin_lock_bh(spinlock_t *lock)
 {

@@ -32,6 +32,9 @@ pub(crate) const MAX_MTU: u32 = 9000;
 pub(crate) const RSS_KEY_LEN: usize = 40;
 /// RSS indirection table length.
 pub(crate) const RSS_INDIR_LEN: usize = 128;
+/// Longest interrupt interval (coalescing), µs: as GVE DQO's, whose ITR
+/// register holds 12 bits of 2 µs units (`GVE_MAX_ITR_INTERVAL_DQO`).
+pub(crate) const MAX_ITR_USECS: u32 = 8190;
 /// Flow steering rule locations (0..`MAX_FLOW_RULES`).
 pub(crate) const MAX_FLOW_RULES: usize = 64;
 /// The RSS key the device starts with, which the driver keeps by default:
@@ -82,6 +85,17 @@ pub(crate) struct RxCompl {
     pub(crate) l4_csum_ok: bool,
 }
 
+/// Checksum offload of a tx frame: the device stores the 16-bit ones'
+/// complement of the ones' complement sum of the frame's bytes from
+/// `start` to its end at `start + offset` (0 sent as `0xffff`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TxCsum {
+    /// Where the summed bytes start, from the start of the frame.
+    pub(crate) start: u32,
+    /// Where the checksum goes, from `start`.
+    pub(crate) offset: u32,
+}
+
 /// A tx segment: `len` bytes at DMA address `addr`; `eop` ends the frame.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct TxSeg {
@@ -93,6 +107,8 @@ pub(crate) struct TxSeg {
     pub(crate) eop: bool,
     /// Driver's completion tag, echoed in the [`TxCompl`] of the frame.
     pub(crate) tag: u16,
+    /// Checksum to fill in; read from the frame's first segment.
+    pub(crate) csum: Option<TxCsum>,
 }
 
 /// A tx completion: the frame with `tag` was sent (or dropped on the wire),
@@ -115,7 +131,16 @@ pub(crate) enum Vector {
 }
 
 /// The driver's interrupt handler. Called from any context (the device
-/// raises interrupts from its peer's transmit path, in BH context).
+/// raises interrupts from its peer's transmit path, in BH context, and
+/// from its interrupt moderation timer, in softirq context).
+///
+/// Interrupt moderation (GVE DQO's ITR): with an interval of `n` µs set
+/// for a direction ([`Port::set_coalesce`]), the device raises each of
+/// that direction's vectors at most once per `n` µs; completions in
+/// between are signalled by one interrupt at the end of the interval. 0
+/// raises an interrupt for every completion. The device's clock is the
+/// kernel's (`ktime`), its timer the jiffies timer, so an interval shorter
+/// than a tick is stretched to the next tick.
 pub(crate) trait IrqHandler: Send + Sync {
     /// Handles an interrupt.
     fn irq(&self, vector: Vector);
@@ -128,6 +153,9 @@ pub(crate) struct PortStats {
     pub(crate) rx_no_buffer: u64,
     /// Frames dropped because a DMA address was refused.
     pub(crate) dma_errors: u64,
+    /// Tx frames whose checksum offload pointed past the frame (sent
+    /// without the checksum filled in).
+    pub(crate) tx_csum_errors: u64,
 }
 
 /// The register interface of one emulated port.
@@ -141,6 +169,9 @@ pub(crate) trait Port: Send + Sync {
     fn enable(&self, nq: u16) -> Result;
     /// Turns header split on or off.
     fn set_header_split(&self, on: bool);
+    /// Sets the interrupt intervals of the rx and tx vectors, µs (at most
+    /// [`MAX_ITR_USECS`]; 0 = an interrupt per completion).
+    fn set_coalesce(&self, rx_usecs: u32, tx_usecs: u32) -> Result;
     /// Sets the MTU the port accepts (frames larger are dropped).
     fn set_mtu(&self, mtu: u32) -> Result;
     /// Sets the RSS key and indirection table.

@@ -137,6 +137,21 @@ pub(crate) fn l4_csum_ok(f: &[u8], flow: &Flow) -> bool {
     fold(sum16(acc, l4)) == 0xffff
 }
 
+/// Tx checksum offload: stores the ones' complement of the ones'
+/// complement sum of `f[start..]` at `f[start + offset..][..2]`, where the
+/// stack left the pseudo-header's sum (0 is stored as `0xffff`, as UDP
+/// needs). Whether the offsets were inside the frame.
+pub(crate) fn fill_csum(f: &mut [u8], start: usize, offset: usize) -> bool {
+    let at = start.saturating_add(offset);
+    if start > f.len() || at.saturating_add(2) > f.len() {
+        return false;
+    }
+    let sum = !fold(sum16(0, &f[start..]));
+    let sum = if sum == 0 { 0xffff } else { sum };
+    f[at..at + 2].copy_from_slice(&sum.to_be_bytes());
+    true
+}
+
 /// Toeplitz hash of `input` with `key` (Microsoft RSS).
 pub(crate) fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
     let mut hash = 0u32;
@@ -192,6 +207,16 @@ pub(crate) extern "C" fn gve_rs_emu_kunit_parse() -> bool {
     let parsed = p.flow_type == FlowType::Tcp4
         && (p.tuple.sport, p.tuple.dport, p.hdr_end, p.pkt_end) == (1234, 5201, 54, 58)
         && p.tuple.dst[..4] == [10, 0, 0, 2];
+    // Checksum offload: the stack's seed (the pseudo-header sum, here
+    // computed the slow way) completed by the device verifies.
+    let mut seed = sum16(0, &f[26..34]);
+    seed += u32::from(IPPROTO_TCP) + 24;
+    f[50..52].copy_from_slice(&fold(seed).to_be_bytes());
+    let filled = fill_csum(&mut f, 34, 16) && l4_csum_ok(&f, &p);
+    f[57] ^= 1;
+    let corrupted = !l4_csum_ok(&f, &p);
+    let outside = !fill_csum(&mut f, 34, 23);
+    let parsed = parsed && filled && corrupted && outside;
     // Truncated or non-IP frames are not parsed.
     let truncated = parse(&f[..40]).is_none();
     f[13] = 0x06; // ARP

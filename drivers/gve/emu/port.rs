@@ -7,10 +7,12 @@
 //! device gathers the frame from the posted segments' DMA addresses,
 //! completes it, and hands it to the peer, which classifies it (flow rules,
 //! then RSS), splits headers from payload, writes both through the posted
-//! rx buffers' DMA addresses and raises the rx queue's interrupt. Locks are
-//! taken with BH disabled (the doorbells are rung from softirq and from
-//! process context); no port lock is held while calling the peer or an
-//! interrupt handler.
+//! rx buffers' DMA addresses and raises the rx queue's interrupt, unless
+//! interrupt moderation defers it to the port's timer (see
+//! [`IrqHandler`]). A tx frame asking for checksum offload gets its
+//! checksum filled in before it goes on the wire. Locks are taken with BH
+//! disabled (the doorbells are rung from softirq and from process context);
+//! no port lock is held while calling the peer or an interrupt handler.
 
 use super::nic::*;
 use super::packet::{self, Flow};
@@ -23,6 +25,8 @@ use kernel::platform::ModelDevice;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::sync::SpinLockBh;
+use kernel::time::Ktime;
+use kernel::timer::{usecs_to_jiffies, Timer, TimerHandler};
 
 /// Slots of each ring.
 const RING_SIZE: usize = 1024;
@@ -40,9 +44,34 @@ struct TxQueue {
     compl: Ring<TxCompl>,
 }
 
+/// Interrupt moderation of one vector.
+#[derive(Clone, Copy, Default)]
+struct Itr {
+    /// When the vector was last raised (ns, `ktime`).
+    last_ns: i64,
+    /// When the moderation timer is to raise it (ns), if it is to.
+    due_ns: Option<i64>,
+}
+
+/// How a completion is signalled.
+enum Signal {
+    /// By an interrupt now.
+    Now,
+    /// By the interrupt already due at the end of the interval.
+    Pending,
+    /// By an interrupt in this many µs, from the moderation timer.
+    Later(u32),
+}
+
+/// Vectors subject to moderation: rx queues, then tx queues.
+const ITR_VECTORS: usize = 2 * MAX_QUEUES;
+
 struct State {
     nq: u16,
     hsplit: bool,
+    /// Interrupt intervals of the rx and tx vectors, µs.
+    itr_usecs: [u32; 2],
+    itr: [Itr; ITR_VECTORS],
     mtu: u32,
     key: [u8; RSS_KEY_LEN],
     indir: [u16; RSS_INDIR_LEN],
@@ -51,12 +80,13 @@ struct State {
     rx: KVec<RxQueue>,
     tx: KVec<TxQueue>,
     irq: Option<Arc<dyn IrqHandler>>,
-    peer: Option<Arc<EmuPort>>,
+    peer: Option<Arc<Dev>>,
     dma: Option<BusMaster>,
     stats: PortStats,
 }
 
-/// One emulated port.
+/// One emulated port: its state, inside its interrupt moderation timer
+/// ([`Dev`]).
 #[pin_data]
 pub(crate) struct EmuPort {
     mac: [u8; 6],
@@ -64,7 +94,74 @@ pub(crate) struct EmuPort {
     state: SpinLockBh<State>,
 }
 
+/// A port as the driver and its peer see it: with the timer that raises
+/// moderated interrupts.
+pub(crate) type Dev = Timer<EmuPort>;
+
+fn itr_slot(v: Vector) -> Option<(usize, usize)> {
+    match v {
+        Vector::Rx(q) => Some((0, usize::from(q))),
+        Vector::Tx(q) => Some((1, MAX_QUEUES + usize::from(q))),
+        Vector::Link => None,
+    }
+}
+
+fn itr_vector(i: usize) -> Vector {
+    if i < MAX_QUEUES {
+        Vector::Rx(i as u16)
+    } else {
+        Vector::Tx((i - MAX_QUEUES) as u16)
+    }
+}
+
+/// Whole µs from `now` to `due` (ns), rounded up.
+fn usecs_until(due: i64, now: i64) -> u32 {
+    ((due - now).max(0) as u64)
+        .div_ceil(1000)
+        .min(u64::from(u32::MAX)) as u32
+}
+
 impl State {
+    /// How completions on vector `v` at time `now` (ns) are signalled
+    /// (see [`IrqHandler`]).
+    fn moderate(&mut self, v: Vector, now: i64) -> Signal {
+        let Some((dir, i)) = itr_slot(v) else {
+            return Signal::Now;
+        };
+        let usecs = self.itr_usecs[dir];
+        let Some(itr) = self.itr.get_mut(i) else {
+            return Signal::Now;
+        };
+        if usecs == 0 {
+            return Signal::Now;
+        }
+        if itr.due_ns.is_some() {
+            return Signal::Pending;
+        }
+        let interval = i64::from(usecs) * 1000;
+        if now - itr.last_ns >= interval {
+            itr.last_ns = now;
+            return Signal::Now;
+        }
+        let due = itr.last_ns + interval;
+        itr.due_ns = Some(due);
+        Signal::Later(usecs_until(due, now))
+    }
+
+    /// Signals completions on vector `v` of `port` (whose state this is):
+    /// the interrupt handler to call now, if any; or the moderation timer
+    /// is armed.
+    fn signal(&mut self, port: &Dev, v: Vector) -> Option<Arc<dyn IrqHandler>> {
+        match self.moderate(v, Ktime::ktime_get().to_ns()) {
+            Signal::Now => self.irq.clone(),
+            Signal::Pending => None,
+            Signal::Later(us) => {
+                port.arm_within(usecs_to_jiffies(us));
+                None
+            }
+        }
+    }
+
     /// The rx queue a frame goes to: flow rules first, then RSS.
     fn classify(&self, flow: Option<&Flow>) -> (u16, u32, bool) {
         let Some(f) = flow else {
@@ -85,17 +182,19 @@ impl State {
 }
 
 impl EmuPort {
-    fn new(mac: [u8; 6]) -> Result<Arc<Self>> {
+    fn new(mac: [u8; 6]) -> Result<Arc<Dev>> {
         let mut indir = [0u16; RSS_INDIR_LEN];
         for (i, e) in indir.iter_mut().enumerate() {
             *e = (i % MAX_QUEUES) as u16;
         }
         Arc::pin_init(
-            pin_init!(Self {
+            kernel::new_timer!(try_pin_init!(Self {
                 mac,
                 state <- new_spinlock_bh!(State {
                     nq: 0,
                     hsplit: false,
+                    itr_usecs: [0; 2],
+                    itr: [Itr::default(); ITR_VECTORS],
                     mtu: 1500,
                     key: DEFAULT_RSS_KEY,
                     indir,
@@ -107,7 +206,7 @@ impl EmuPort {
                     dma: None,
                     stats: PortStats::default(),
                 }),
-            }),
+            }? Error)),
             GFP_KERNEL,
         )
     }
@@ -118,13 +217,14 @@ impl EmuPort {
         }
     }
 
-    /// Receives a frame from the wire (called by the peer, in BH context).
-    fn receive(&self, frame: &[u8]) {
+    /// Receives a frame from the wire into `port` (called by the peer, in
+    /// BH context).
+    fn receive(port: &Dev, frame: &[u8]) {
         let flow = packet::parse(frame);
         let irq;
         let q;
         {
-            let mut st = self.state.lock();
+            let mut st = port.state.lock();
             let st = &mut *st;
             if st.nq == 0 || frame.len() > st.mtu as usize + 14 {
                 return;
@@ -203,13 +303,43 @@ impl EmuPort {
                 // Completion ring has room: it is as large as the buffer ring.
                 let _ = rxq.compl.push(c);
             }
-            irq = st.irq.clone();
+            irq = st.signal(port, Vector::Rx(q));
         }
         Self::raise(irq, Vector::Rx(q));
     }
 }
 
-impl Port for EmuPort {
+/// The moderation timer fired: raise the vectors that are due.
+impl TimerHandler for EmuPort {
+    fn expired(port: &Dev) {
+        let now = Ktime::ktime_get().to_ns();
+        let mut due = 0u64;
+        let irq = {
+            let mut st = port.state.lock();
+            let mut next: Option<i64> = None;
+            for (i, itr) in st.itr.iter_mut().enumerate() {
+                match itr.due_ns {
+                    Some(d) if d <= now => {
+                        itr.due_ns = None;
+                        itr.last_ns = now;
+                        due |= 1 << i;
+                    }
+                    Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
+                    None => {}
+                }
+            }
+            if let Some(n) = next {
+                port.arm_within(usecs_to_jiffies(usecs_until(n, now)));
+            }
+            st.irq.clone()
+        };
+        for i in (0..ITR_VECTORS).filter(|i| due & (1 << i) != 0) {
+            Self::raise(irq.clone(), itr_vector(i));
+        }
+    }
+}
+
+impl Port for Dev {
     fn mac(&self) -> [u8; 6] {
         self.mac
     }
@@ -254,6 +384,9 @@ impl Port for EmuPort {
                     0
                 };
             }
+            // Moderation starts afresh (a due interrupt of the old queues
+            // is dropped; the timer finds nothing to raise).
+            st.itr = [Itr::default(); ITR_VECTORS];
             old_rx = core::mem::replace(&mut st.rx, rx);
             old_tx = core::mem::replace(&mut st.tx, tx);
             peer = st.peer.clone();
@@ -261,16 +394,24 @@ impl Port for EmuPort {
         }
         drop((old_rx, old_tx));
         // Link state changes on both ends.
-        Self::raise(irq, Vector::Link);
+        EmuPort::raise(irq, Vector::Link);
         if let Some(p) = peer {
             let pirq = p.state.lock().irq.clone();
-            Self::raise(pirq, Vector::Link);
+            EmuPort::raise(pirq, Vector::Link);
         }
         Ok(())
     }
 
     fn set_header_split(&self, on: bool) {
         self.state.lock().hsplit = on;
+    }
+
+    fn set_coalesce(&self, rx_usecs: u32, tx_usecs: u32) -> Result {
+        if rx_usecs > MAX_ITR_USECS || tx_usecs > MAX_ITR_USECS {
+            return Err(EINVAL);
+        }
+        self.state.lock().itr_usecs = [rx_usecs, tx_usecs];
+        Ok(())
     }
 
     fn set_mtu(&self, mtu: u32) -> Result {
@@ -352,6 +493,7 @@ impl Port for EmuPort {
             if !seg.eop {
                 return Ok(());
             }
+            let csum = txq.segs.peek(0).and_then(|first| first.csum);
             // Gather the frame through the segments' DMA addresses.
             let segs = || (0..txq.segs.len()).filter_map(|i| txq.segs.peek(i));
             let total: usize = segs().map(|s| s.len as usize).sum();
@@ -371,12 +513,20 @@ impl Port for EmuPort {
             if !ok {
                 st.stats.dma_errors += 1;
             }
+            if let (true, Some(c), Ok(frame)) = (ok, csum, frame.as_mut()) {
+                // Offsets past the frame: sent as it is (its checksum is
+                // wrong, and the receiver drops it).
+                if !packet::fill_csum(frame, c.start as usize, c.offset as usize) {
+                    st.stats.tx_csum_errors += 1;
+                }
+            }
             let peer = if ok { st.peer.clone() } else { None };
-            (frame.unwrap_or_default(), peer, st.irq.clone())
+            let irq = st.signal(self, Vector::Tx(q));
+            (frame.unwrap_or_default(), peer, irq)
         };
-        Self::raise(irq, Vector::Tx(q));
+        EmuPort::raise(irq, Vector::Tx(q));
         if let Some(p) = peer {
-            p.receive(&frame);
+            EmuPort::receive(&p, &frame);
         }
         Ok(())
     }
@@ -412,7 +562,7 @@ const MAX_SEGS: usize = 32;
 /// Two ports joined by a wire, registered as platform devices
 /// `gve-rs-emu.<2n>` and `gve-rs-emu.<2n+1>`.
 pub(crate) struct Pair {
-    ports: [Arc<EmuPort>; 2],
+    ports: [Arc<Dev>; 2],
     devs: KVec<ModelDevice<Arc<dyn Port>>>,
 }
 

@@ -6,7 +6,8 @@
 //!
 //! A driver implements [`EthtoolOps`] on its [`netdev::Driver`] type and
 //! hands [`OpsTable::<T>::get()`] to [`netdev::Params::ethtool`]; the core
-//! then calls the trait's methods for `ethtool -i/-l/-L/-g/-G/-x/-X/-n/-N/-S`.
+//! then calls the trait's methods for
+//! `ethtool -i/-l/-L/-g/-G/-c/-C/-x/-X/-n/-N/-S`.
 //! Every method runs in process context with the RTNL lock held (the ioctl
 //! path takes it around `__dev_ethtool`, the netlink handlers around their
 //! `prepare`/`set` calls), so methods of one device never run concurrently.
@@ -17,6 +18,7 @@
 
 use crate::bindings;
 use crate::error::{code::*, from_result, Result};
+use crate::net::mp::ExtAck;
 use crate::net::netdev::{self, Device};
 use crate::net::rtnl::Rtnl;
 use crate::prelude::*;
@@ -24,10 +26,12 @@ use core::ffi::c_int;
 use core::marker::PhantomData;
 use core::sync::atomic::Ordering;
 
+mod coalesce;
 mod rss;
 mod rxnfc;
 mod steer;
 
+pub use coalesce::Coalesce;
 pub use rss::{RssHashFunc, RxfhGet, RxfhSet};
 pub use rxnfc::{FlowRule, FlowSpec, FlowTuple, FlowType, RuleLocation, RuleLocs, RxAction};
 pub use steer::{without_queue, DeviceOps};
@@ -468,6 +472,19 @@ pub trait EthtoolOps: netdev::Driver {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Reports interrupt coalescing (`ethtool -c`). Implementing it
+    /// advertises the parameters [`Coalesce`] carries.
+    fn get_coalesce(_dev: &Device<Self>) -> Coalesce {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes interrupt coalescing (`ethtool -C`); `c` is what get
+    /// reported with the user's changes applied. Refuse values the device
+    /// cannot take with an error and a message in `extack`.
+    fn set_coalesce(_dev: &Device<Self>, _c: &Coalesce, _extack: &ExtAck<'_>) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Number of rx queues flow steering and RSS can use (`GRXRINGS`); by
     /// default the rx queues in use.
     fn rx_rings(dev: &Device<Self>) -> u32 {
@@ -674,6 +691,21 @@ impl<T: EthtoolOps> Adapter<T> {
         },
         set_ringparam: if T::HAS_GET_RINGPARAM && T::HAS_SET_RINGPARAM {
             Some(Self::set_ringparam_callback)
+        } else {
+            None
+        },
+        supported_coalesce_params: if T::HAS_GET_COALESCE {
+            coalesce::SUPPORTED
+        } else {
+            0
+        },
+        get_coalesce: if T::HAS_GET_COALESCE {
+            Some(Self::get_coalesce_callback)
+        } else {
+            None
+        },
+        set_coalesce: if T::HAS_GET_COALESCE && T::HAS_SET_COALESCE {
+            Some(Self::set_coalesce_callback)
         } else {
             None
         },

@@ -75,6 +75,11 @@ impl Features {
     pub const RXCSUM: Self = Self(1 << bindings::NETIF_F_RXCSUM_BIT);
     /// Received packets carry the device's flow hash (`NETIF_F_RXHASH`).
     pub const RXHASH: Self = Self(1 << bindings::NETIF_F_RXHASH_BIT);
+    /// The device fills in the checksum of transmitted packets that ask
+    /// for it, whatever the protocol: a ones' complement sum from a start
+    /// offset to the end, stored at a given offset (`NETIF_F_HW_CSUM`; see
+    /// [`Skb::csum_partial`](crate::net::skb::Skb::csum_partial)).
+    pub const HW_CSUM: Self = Self(1 << bindings::NETIF_F_HW_CSUM_BIT);
 
     /// Whether every feature of `other` is in `self`.
     pub const fn contains(self, other: Self) -> bool {

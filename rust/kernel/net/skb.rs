@@ -94,6 +94,19 @@ impl Skb {
         unsafe { (*self.as_ptr()).queue_mapping }
     }
 
+    /// The checksum the device must fill in (the packet is
+    /// `CHECKSUM_PARTIAL`, which the stack only hands to devices with
+    /// [`Features::HW_CSUM`](crate::net::netdev::Features::HW_CSUM) on),
+    /// or `None` if the packet is complete as it is.
+    pub fn csum_partial(&self) -> Option<CsumPartial> {
+        let (mut start, mut offset) = (0u32, 0u32);
+        // SAFETY: By the type invariants the skb is valid; the helper only
+        // reads it and writes the two locals.
+        let partial =
+            unsafe { bindings::net_ext_skb_csum_partial(self.as_ptr(), &mut start, &mut offset) };
+        partial.then_some(CsumPartial { start, offset })
+    }
+
     /// Whether the CPU may read the frags' bytes: `false` for an skb whose
     /// payload is in a dma-buf (devmem `net_iov`s), which only user space
     /// with `MSG_SOCK_DEVMEM` may be told about.
@@ -131,6 +144,20 @@ impl Skb {
         // keeps `i` below the frag count, within the frag array.
         unsafe { core::ptr::addr_of!((*bindings::skb_shinfo(self.as_ptr())).frags[i]) }
     }
+}
+
+/// A checksum to fill in on transmit (`CHECKSUM_PARTIAL`): the 16-bit ones'
+/// complement of the ones' complement sum of the packet's bytes from
+/// `start` to its end, stored big-endian at `start + offset`. The stack
+/// has already put the sum of the pseudo-header there, so the sum covers
+/// it; a result of 0 is sent as `0xffff` (which means the same, and which
+/// UDP needs: 0 there means "no checksum").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsumPartial {
+    /// Where the summed bytes start, from the start of the packet.
+    pub start: u32,
+    /// Where the checksum goes, from `start`.
+    pub offset: u32,
 }
 
 /// One paged frag of a borrowed [`Skb`].
