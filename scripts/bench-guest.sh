@@ -58,6 +58,29 @@ nsb "$ET" -L "$PB" combined 4 &&
 # udmabuf refuses buffers above size_limit_mb (64 by default).
 echo 4096 > /sys/module/udmabuf/parameters/size_limit_mb
 
+# The in-kernel micro-benchmarks of the devmem family (the same Rust code
+# in both kernels; each op runs both sides for at least BENCH_KMSECS ms):
+# alloc-bench, our net_iov allocator against a gen_pool used as 6.12's C
+# core uses it; token-bench, our socket token store against 6.12's xarray.
+kbench() { # OUT OP JSON
+	"$PYTHON" "$KSRC/tools/net/ynl/cli.py" --spec "$KSRC/Documentation/netlink/specs/devmem.yaml" \
+		--do "$2" --json "$3" --output-json > "$1" 2> "${1%.json}.log" || return 1
+	say "$2: $("$PYTHON" - "$1" <<-'EOF'
+	import json, sys
+	j = json.load(open(sys.argv[1]))
+	if "ops" in j:
+	    print(f"ours {j['nsecs'] / j['ops']:.1f} ns, gen_pool "
+	          f"{j['genpool-nsecs'] / j['genpool-ops']:.1f} ns per allocate+release")
+	else:
+	    n, x = j["rounds"], j["xa-rounds"]
+	    print(f"recv ours {j['recv-nsecs'] / n:.0f} ns, xarray {j['xa-recv-nsecs'] / x:.0f} ns; "
+	          f"DONTNEED ours {j['dontneed-nsecs'] / n:.0f} ns, xarray "
+	          f"{j['xa-dontneed-nsecs'] / x:.0f} ns per 128 tokens")
+	EOF
+	)"
+}
+kmsecs=${BENCH_KMSECS:-1000}
+
 # stream NAME MODE FLOWS BATCH RXCPUS TXCPUS: one receive of $secs seconds.
 stream() {
 	local name=$1 mode=$2 flows=$3 batch=$4 rxcpus=$5 txcpus=$6 rxpid rc
@@ -127,6 +150,25 @@ if [ -n "${BENCH_PERF:-}" ]; then
 		say "perf $m: top symbols in $out/perf.$m.txt"
 	done
 fi
+for r in $(seq "$runs"); do
+	# 4 MiB of net_iovs refilled 64 at a time, 256 MiB refilled 1024 at
+	# a time (gen_pool's first-fit search grows with what is allocated).
+	for nb in 1024:64 65536:1024; do
+		n=${nb%:*} b=${nb#*:}
+		say "alloc-bench: $n net_iovs, batch $b, run $r/$runs"
+		kbench "$out/alloc.$n.$r.json" alloc-bench \
+			"{\"niovs\": $n, \"batch\": $b, \"msecs\": $kmsecs}" ||
+			fail "alloc-bench $n/$b run $r: $(tail -n 2 "$out/alloc.$n.$r.log")"
+	done
+	# Nothing else held, skbs of 4 frags; 10000 tokens held, full skbs.
+	for hf in 0:4 10000:17; do
+		h=${hf%:*} f=${hf#*:}
+		say "token-bench: $h held, skbs of $f frags, run $r/$runs"
+		kbench "$out/tokens.$h.$r.json" token-bench \
+			"{\"held\": $h, \"frags\": $f, \"msecs\": $kmsecs}" ||
+			fail "token-bench $h/$f run $r: $(tail -n 2 "$out/tokens.$h.$r.log")"
+	done
+done
 for size in $bind_sizes; do
 	for r in $(seq "$runs"); do
 		say "bind+unbind of a $size udmabuf, run $r/$runs"

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 CORE_NAMES = {"c": "C core (6.12 net/core/devmem.c)", "rust": "Rust core (devmem-rs)"}
 CORE_SHORT = {"c": "C core", "rust": "Rust core"}
-NEEDS_RUST = "not measured yet (needs the Rust core)"
+NEEDS_RUST = "not measured: needs both kernels (BENCH_CORES=\"rust c\")"
 
 
 def load(path):
@@ -52,6 +52,17 @@ def runs_of(bench, pattern, key, valid=lambda rx, tx: True):
     return out
 
 
+def kruns(bench, pattern, num, den):
+    """NUM / DEN of an in-kernel bench's reply in BENCH/PATTERN, by run."""
+    out = {}
+    for path in glob.glob(os.path.join(bench, pattern.format(r="*"))):
+        m = re.search(r"\.(\d+)\.json$", path)
+        j = load(path)
+        if m and isinstance(j, dict) and j.get(den):
+            out[int(m.group(1))] = j[num] / j[den]
+    return out
+
+
 def stream_ok(rx, tx):
     return (rx.get("ok") is True and tx is not None and tx.get("ok") is True
             and rx.get("bytes") == tx.get("bytes") and rx.get("mismatches") == 0)
@@ -76,6 +87,21 @@ def kernel_data(raw):
     d["memcpy"] = runs_of(bench, "memcpy.{r}.json", "kernel_like_mbps")
     d["memcpy_libc"] = runs_of(bench, "memcpy.{r}.json", "libc_memcpy_mbps")
     d["memcpy_movsb"] = runs_of(bench, "memcpy.{r}.json", "rep_movsb_mbps")
+    # In-kernel micro-benchmarks (devmem family): ns per allocate+release
+    # pair, ours and gen_pool's, per configuration; ns per 128-token round
+    # of the token store, ours and the xarray's, per path.
+    d["alloc"] = {}
+    for n in (1024, 65536):
+        d["alloc"][n] = {
+            "ours": kruns(bench, f"alloc.{n}.{{r}}.json", "nsecs", "ops"),
+            "gp": kruns(bench, f"alloc.{n}.{{r}}.json", "genpool-nsecs", "genpool-ops")}
+    d["tokens"] = {}
+    for h in (0, 10000):
+        d["tokens"][h] = {
+            "recv": kruns(bench, f"tokens.{h}.{{r}}.json", "recv-nsecs", "rounds"),
+            "dn": kruns(bench, f"tokens.{h}.{{r}}.json", "dontneed-nsecs", "rounds"),
+            "xrecv": kruns(bench, f"tokens.{h}.{{r}}.json", "xa-recv-nsecs", "xa-rounds"),
+            "xdn": kruns(bench, f"tokens.{h}.{{r}}.json", "xa-dontneed-nsecs", "xa-rounds")}
     d["bind"] = {}
     for path in glob.glob(os.path.join(bench, "bind.*.1.json")):
         size = path.split("/")[-1].split(".")[1]
@@ -86,6 +112,11 @@ def kernel_data(raw):
 def size_mib(s):
     """MiB in a size like 64M or 1G."""
     return float(s[:-1]) * (1024 if s[-1] == "G" else 1)
+
+
+def kname_of(d):
+    i = d["info"]
+    return f"{i.get('uname')}, {CORE_SHORT.get(i.get('core'), i.get('core'))}"
 
 
 def med(runs):
@@ -149,7 +180,7 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
-def plots(out, kernels):
+def plots(out, kernels, kb):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -218,6 +249,47 @@ def plots(out, kernels):
         fig.savefig(os.path.join(out, "bind.png"), dpi=110)
         plt.close(fig)
         made.append("bind.png")
+
+    if kb is not None:
+        # In-kernel: ours against the C core's structures, one boot.
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+
+        def series(ax, groups, sides):
+            w = 0.8 / len(sides)
+            for i, (lab, key) in enumerate(sides):
+                xs, ys, lo, hi = [], [], [], []
+                for j, (_, src) in enumerate(groups):
+                    v = list(src[key].values())
+                    if not v:
+                        continue
+                    m = statistics.median(v)
+                    xs.append(j + (i - (len(sides) - 1) / 2) * w)
+                    ys.append(m)
+                    lo.append(m - min(v))
+                    hi.append(max(v) - m)
+                if xs:
+                    b = ax.bar(xs, ys, w, yerr=[lo, hi], capsize=4, label=lab)
+                    ax.bar_label(b, labels=[f"{y:.0f}" for y in ys], fontsize=8)
+            ax.set_xticks(range(len(groups)), [g for g, _ in groups], fontsize=8)
+            # The two sides differ by one or two orders of magnitude.
+            ax.set_yscale("log")
+            ax.margins(y=0.3)
+            ax.legend(fontsize=8, loc="upper left")
+
+        series(a1, [("4 MiB, batch 64", kb["alloc"][1024]),
+                    ("256 MiB, batch 1024", kb["alloc"][65536])],
+               [("Rust allocator", "ours"), ("gen_pool (C core)", "gp")])
+        a1.set_ylabel("ns per allocate + release, log scale")
+        a1.set_title("net_iov allocation (alloc-bench)", fontsize=10)
+        series(a2, [("DONTNEED,\n0 held", kb["tokens"][0]),
+                    ("DONTNEED,\n10000 held", kb["tokens"][10000])],
+               [("Rust token store", "dn"), ("6.12 xarray", "xdn")])
+        a2.set_ylabel("ns per 128 tokens returned, log scale")
+        a2.set_title("token recycle, in-kernel (token-bench)", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "inkernel.png"), dpi=110)
+        plt.close(fig)
+        made.append("inkernel.png")
     return made
 
 
@@ -228,7 +300,9 @@ def main():
     args = ap.parse_args()
     out = args.results
     kernels = {}
-    for raw in sorted(glob.glob(os.path.join(out, "raw", "*"))):
+    # The Rust core's kernel first.
+    for raw in sorted(glob.glob(os.path.join(out, "raw", "*")),
+                      key=lambda p: (os.path.basename(p) != "rust", p)):
         d = kernel_data(raw)
         if d:
             kernels[os.path.basename(raw)] = d
@@ -240,8 +314,8 @@ def main():
     by_core = {d["info"].get("core"): d for d in kernels.values()}
 
     for d in kernels.values():
+        kname = kname_of(d)
         i = d["info"]
-        kname = f"{i.get('uname')}, {CORE_SHORT.get(i.get('core'), i.get('core'))}"
         rep.add("devmem receive goodput / plain-copy receive goodput (1 flow)",
                 pair_ratio(d["devmem"], d["copy"]), "×", "≥ 1.5×", kname)
         rep.add("receiver CPU (user + sys + softirq) per GiB, devmem / plain copy",
@@ -282,13 +356,38 @@ def main():
     for b in (1, 32, 128):
         cross(f"SO_DEVMEM_DONTNEED cost per token, Rust / C, batch {b}",
               lambda d, b=b: d[f"dn{b}"], "≤ 0.5×")
-    rep.add("net_iov allocate + release cost, Rust allocator / C gen_pool", {}, "×", "≤ 0.5×", "",
-            NEEDS_RUST + "; also needs an in-kernel timing of the allocator")
     for size in ("64M", "1G"):
         cross(f"bind + unbind latency, {size}iB udmabuf, Rust / C",
               lambda d, s=size: d["bind"].get(s, {}), "≤ 0.5×")
 
-    made = plots(out, kernels)
+    # The in-kernel benches run the same Rust code in either kernel: the
+    # figures come from the Rust core's kernel (else whichever ran them).
+    kb = next((d for d in [rust, c] + list(kernels.values())
+               if d and any(d["alloc"][n]["ours"] for n in d["alloc"])), None)
+    if kb is None:
+        rep.add("net_iov allocate + release cost, Rust allocator / C gen_pool", {}, "×",
+                "≤ 0.5×", "", "no alloc-bench run")
+    else:
+        kn = kname_of(kb) + ", in-kernel (alloc-bench, token-bench)"
+        for n, what in ((1024, "4 MiB binding (1024 net_iovs), batches of 64"),
+                        (65536, "256 MiB binding (65536 net_iovs), batches of 1024")):
+            a = kb["alloc"][n]
+            rep.add(f"net_iov allocate + release cost, Rust allocator / C gen_pool, {what}",
+                    pair_ratio(a["ours"], a["gp"]), "×", "≤ 0.5×", kn)
+            rep.add(f"net_iov allocate + release, Rust allocator, {what}", a["ours"], "ns", "", kn)
+            rep.add(f"net_iov allocate + release, gen_pool, {what}", a["gp"], "ns", "", kn)
+        for h, what in ((0, "nothing else held, skbs of 4 frags"),
+                        (10000, "10000 tokens held, skbs of 17 frags")):
+            t = kb["tokens"][h]
+            rep.add(f"token store, SO_DEVMEM_DONTNEED path per 128 tokens, Rust / 6.12 xarray, "
+                    f"{what}", pair_ratio(t["dn"], t["xdn"]), "×", "≤ 0.5×", kn)
+            rep.add(f"token store, recvmsg path per 128 tokens, Rust / 6.12 xarray, {what}",
+                    pair_ratio(t["recv"], t["xrecv"]), "×", "", kn)
+            for key, lab in (("dn", "Rust, DONTNEED"), ("xdn", "xarray, DONTNEED"),
+                             ("recv", "Rust, recvmsg"), ("xrecv", "xarray, recvmsg")):
+                rep.add(f"token store per 128 tokens, {lab}, {what}", t[key], "ns", "", kn)
+
+    made = plots(out, kernels, kb)
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(rep.figures, f, indent=1, ensure_ascii=False)
         f.write("\n")
@@ -302,7 +401,10 @@ def main():
              f"{int(info.get('mem_kib', 0)) / (1 << 20):.1f} GiB of RAM seen{load_s}", "",
              "| figure | target | measured (median) | met | runs | kernel |",
              "|---|---|---|---|---|---|"]
-    for fig in rep.figures:
+    # The figures with a target (the issue's table) first, then the
+    # absolute figures they come from.
+    for fig in ([f for f in rep.figures if f["target"]]
+                + [f for f in rep.figures if not f["target"]]):
         runs = ", ".join(fmt(v, fig["unit"]).replace(" " + fig["unit"], "") for v in fig["runs"])
         val = fmt(fig["value"], fig["unit"]) if fig["value"] is not None else ""
         if fig.get("note"):

@@ -10,15 +10,18 @@
 #   bench.sh            3 runs of each figure, 10 s streams
 #   QUICK=1 bench.sh    1 run of each figure, 3 s streams
 #
-# Kernels: one per devmem core in BENCH_CORES. Today that is only the
-# default build (which serves bind-rx with 6.12's C core); the Rust/C rows
-# need a second kernel, built with the other core into its own build
-# directory: add it in kernel_for() when the core switch exists.
-# DEVMEM_KERNEL=bzImage benchmarks that kernel instead, without building.
+# Kernels: one per devmem core in BENCH_CORES (default "rust c"): the
+# Rust core (CORE=rust, build directory $DEVMEM_CACHE/build) and upstream's
+# C core (CORE=c, $DEVMEM_CACHE/build-c), each built incrementally by
+# kernel.sh and booted once; the raw results of each are in raw/<core>/.
+# The Rust/C rows compare the two boots; every other ratio is from runs in
+# one boot.
+# DEVMEM_KERNEL=bzImage benchmarks that one kernel instead, without
+# building (its core is what the guest's caps-get reports).
 #
-# Environment: DEVMEM_BENCH_RESULTS (default bench-results/), BENCH_RUNS,
-# BENCH_SECONDS, BENCH_BIND_SIZES ("64M 1G"), BENCH_PERF, DEVMEM_VM_MEM (default 3G
-# here: a 1 GiB udmabuf is bound).
+# Environment: DEVMEM_BENCH_RESULTS (default bench-results/), BENCH_CORES,
+# BENCH_RUNS, BENCH_SECONDS, BENCH_BIND_SIZES ("64M 1G"), BENCH_PERF,
+# DEVMEM_VM_MEM (default 3G here: a 1 GiB udmabuf is bound).
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$DEVMEM_SRC"
@@ -26,11 +29,12 @@ cd "$DEVMEM_SRC"
 RESULTS=${DEVMEM_BENCH_RESULTS:-$DEVMEM_SRC/bench-results}
 export DEVMEM_VM_MEM=${DEVMEM_VM_MEM:-3G}
 if [ -n "${QUICK:-}" ] && [ "${QUICK:-0}" != 0 ]; then
-	runs=${BENCH_RUNS:-1} secs=${BENCH_SECONDS:-3} memcpy_secs=1 variant=quick
+	runs=${BENCH_RUNS:-1} secs=${BENCH_SECONDS:-3} memcpy_secs=1 kmsecs=1000 variant=quick
 else
-	runs=${BENCH_RUNS:-3} secs=${BENCH_SECONDS:-10} memcpy_secs=3 variant=full
+	runs=${BENCH_RUNS:-3} secs=${BENCH_SECONDS:-10} memcpy_secs=3 kmsecs=2000 variant=full
 fi
-cores=${BENCH_CORES:-default}
+cores=${BENCH_CORES:-rust c}
+[ -n "${DEVMEM_KERNEL:-}" ] && cores=given
 t0=$SECONDS
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -rf "$RESULTS"
@@ -49,13 +53,15 @@ kernel_for() {
 		return
 	fi
 	case $1 in
-	default)
-		step "build kernel" "$RESULTS/logs/kernel-$1.log" "$DEVMEM_SRC/scripts/kernel.sh" build >&2 ||
-			return 1
-		echo "$KOBJ/arch/x86/boot/bzImage"
+	rust | c)
+		# kernel.sh picks the build directory from CORE (env.sh);
+		# KOBJ from the environment would point both at one directory.
+		step "build kernel ($1 core)" "$RESULTS/logs/kernel-$1.log" \
+			env -u KOBJ CORE="$1" "$DEVMEM_SRC/scripts/kernel.sh" build >&2 || return 1
+		(unset KOBJ; CORE=$1; . "$DEVMEM_SRC/scripts/env.sh" && echo "$KOBJ/arch/x86/boot/bzImage")
 		;;
 	*)
-		echo "bench: no build for devmem core '$1' yet (needs the Rust core's switch)" >&2
+		echo "bench: unknown devmem core '$1' in BENCH_CORES (rust or c)" >&2
 		return 1
 		;;
 	esac
@@ -70,7 +76,7 @@ for core in $cores; do
 	t1=$SECONDS
 	DEVMEM_KERNEL=$kernel "$DEVMEM_SRC/scripts/vm.sh" -s -t "${BENCH_VM_TIMEOUT:-3600}" \
 		-l "$raw/guest.log" -o "$raw/out" \
-		"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC DEVMEM_RX=$rx BENCH_RUNS=$runs BENCH_SECONDS=$secs BENCH_MEMCPY_SECONDS=$memcpy_secs ${BENCH_BIND_SIZES:+BENCH_BIND_SIZES='$BENCH_BIND_SIZES'} BENCH_PERF=${BENCH_PERF:-} scripts/bench-guest.sh /run/devmem-out/bench" |
+		"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC DEVMEM_RX=$rx BENCH_RUNS=$runs BENCH_SECONDS=$secs BENCH_MEMCPY_SECONDS=$memcpy_secs ${BENCH_BIND_SIZES:+BENCH_BIND_SIZES='$BENCH_BIND_SIZES'} BENCH_PERF=${BENCH_PERF:-} BENCH_KMSECS=$kmsecs scripts/bench-guest.sh /run/devmem-out/bench" |
 		grep --line-buffered -E '^(bench|devmem-vm): ' | grep --line-buffered -v 'devmem-vm: running'
 	rc=${PIPESTATUS[0]}
 	echo "    VM done in $((SECONDS - t1)) s (exit $rc)"
