@@ -56,7 +56,7 @@ import time
 
 from devmem_rs import (HERE, KsftSkipEx, LazyEnv, NlError, YnlFamily, ethtool, ksft_eq,
                        ksft_exit, ksft_in, ksft_run, ksft_true, port_netdev, sh, skip_without_ports,
-                       spec, split_pair, udmabuf, wait_ports)
+                       spec, split_pair, timed, udmabuf, wait_ports)
 from ynl.lib.ynl import Netlink  # pylint: disable=wrong-import-order
 from devmem_sockopt import SCM_DEVMEM_DMABUF, Stream, netns
 from devmem_teardown import binding_known, configure_b, ifindex, nsexec, sender
@@ -748,18 +748,6 @@ def c_core_unsupported():
     finally:
         os.close(fd)
         fam.sock.close()
-
-
-def timed(case):
-    """CASE, printing how long it took."""
-    @functools.wraps(case)
-    def run():
-        t0 = time.monotonic()
-        try:
-            case()
-        finally:
-            print(f"# {case.__name__}: {time.monotonic() - t0:.1f} s")
-    return run
 
 
 CASES = [bind_and_receive, unbind_by_owner, socket_closed, killed_owner, other_socket,

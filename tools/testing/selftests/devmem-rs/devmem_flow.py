@@ -47,7 +47,7 @@ import sys
 import time
 
 from devmem_rs import (HERE, KsftSkipEx, LazyEnv, ethtool, ksft_eq, ksft_exit, ksft_in, ksft_run,
-                       ksft_true, sh, skip_without_ports, split_pair, udmabuf, wait_ports)
+                       ksft_true, sh, skip_without_ports, split_pair, timed, udmabuf, wait_ports)
 from devmem_family import family, nl_errno
 from devmem_sockopt import SCM_DEVMEM_DMABUF, Stream, netns
 from devmem_teardown import ifindex, nsexec
@@ -461,17 +461,6 @@ def bad_flows():
 
 
 CASES = [steer_ipv4, steer_ipv6_src, killed_owner, user_changed_table, bad_flows]
-
-
-def timed(case):
-    def run():
-        t0 = time.monotonic()
-        try:
-            case()
-        finally:
-            print(f"# {case.__name__}: {time.monotonic() - t0:.1f} s")
-    run.__name__ = case.__name__
-    return run
 
 
 def main():

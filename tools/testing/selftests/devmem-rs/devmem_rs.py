@@ -76,6 +76,21 @@ def wait_ports(ports=(0, 1), timeout=20.0):
     return False
 
 
+def timed(case):
+    """CASE, printing how long it took."""
+    import functools  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+
+    @functools.wraps(case)
+    def run():
+        t0 = time.monotonic()
+        try:
+            case()
+        finally:
+            print(f"# {case.__name__}: {time.monotonic() - t0:.1f} s")
+    return run
+
+
 def split_pair(nsa, nsb, ipa, ipb, ip6a=None, ip6b=None):
     """Moves port 0 into namespace NSA and port 1 into NSB (both made
     here), with addresses IPA/24 and IPB/24 (and IP6A/64, IP6B/64 without

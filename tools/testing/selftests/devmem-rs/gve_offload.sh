@@ -36,16 +36,7 @@ qsum() {
 coal_is() { eb -c "$PB" | grep -Eq "^$1:\s+$2$"; }
 
 # tcp_stream_rev ADDR PORT BYTES: like tcp_stream_check, from NSB to NSA.
-tcp_stream_rev() {
-	ip netns exec "$NSA" /usr/bin/python3 "$HERE/tcp_pattern.py" server "$1" "$2" "$3" &
-	local srv=$!
-	sleep 1
-	ip netns exec "$NSB" /usr/bin/python3 "$HERE/tcp_pattern.py" client "$1" "$2" "$3"
-	local crc=$?
-	wait $srv
-	local src=$?
-	[ $crc = 0 ] && [ $src = 0 ]
-}
+tcp_stream_rev() { tcp_stream "$NSA" "$NSB" "$@"; }
 
 # --- interrupt coalescing
 

@@ -87,18 +87,21 @@ pair_cleanup() {
 	done
 }
 
-# tcp_stream_check ADDR PORT BYTES: a pattern stream from NSA to a server in
-# NSB that checks every byte.
-tcp_stream_check() {
-	ip netns exec "$NSB" /usr/bin/python3 "$HERE/tcp_pattern.py" server "$1" "$2" "$3" &
+# tcp_stream SRV_NS CLI_NS ADDR PORT BYTES: a pattern stream from namespace
+# CLI_NS to a server in SRV_NS that checks every byte.
+tcp_stream() {
+	ip netns exec "$1" /usr/bin/python3 "$HERE/tcp_pattern.py" server "$3" "$4" "$5" &
 	local srv=$!
 	sleep 1
-	ip netns exec "$NSA" /usr/bin/python3 "$HERE/tcp_pattern.py" client "$1" "$2" "$3"
+	ip netns exec "$2" /usr/bin/python3 "$HERE/tcp_pattern.py" client "$3" "$4" "$5"
 	local crc=$?
 	wait $srv
 	local src=$?
 	[ $crc = 0 ] && [ $src = 0 ]
 }
+
+# tcp_stream_check ADDR PORT BYTES: from NSA to a server in NSB.
+tcp_stream_check() { tcp_stream "$NSB" "$NSA" "$@"; }
 
 # wait_tcp_listen NS PORT SECONDS [PID]: wait until a TCP socket listens on
 # PORT in namespace NS; give up after SECONDS or as soon as PID has exited.
