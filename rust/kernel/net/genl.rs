@@ -73,41 +73,36 @@ impl AttrPolicy {
         Self::new(nla::U64)
     }
 
+    /// An attribute of `type_` whose value (a length for
+    /// `NLA_BINARY`) is checked against `min` and `max` as `validation`
+    /// says (`NLA_POLICY_MIN`, `NLA_POLICY_RANGE`).
+    const fn bounded(type_: u8, validation: u8, min: i16, max: i16) -> Self {
+        let mut p = Self::new(type_);
+        p.0.validation_type = validation;
+        p.0.__bindgen_anon_1.__bindgen_anon_1 =
+            bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 { min, max };
+        p
+    }
+
     /// A `u16` attribute of at least `min`.
     pub const fn u16_min(min: i16) -> Self {
-        let mut p = Self::new(nla::U16);
-        p.0.validation_type = nla::VALIDATE_MIN;
-        p.0.__bindgen_anon_1.__bindgen_anon_1 =
-            bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 { min, max: 0 };
-        p
+        Self::bounded(nla::U16, nla::VALIDATE_MIN, min, 0)
     }
 
     /// A binary attribute of `min..=max` bytes (`NLA_POLICY_RANGE` on an
     /// `NLA_BINARY`, which bounds the length).
     pub const fn binary_len(min: i16, max: i16) -> Self {
-        let mut p = Self::new(nla::BINARY);
-        p.0.validation_type = nla::VALIDATE_RANGE;
-        p.0.__bindgen_anon_1.__bindgen_anon_1 =
-            bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 { min, max };
-        p
+        Self::bounded(nla::BINARY, nla::VALIDATE_RANGE, min, max)
     }
 
     /// A `u32` attribute of at least `min`.
     pub const fn u32_min(min: i16) -> Self {
-        let mut p = Self::new(nla::U32);
-        p.0.validation_type = nla::VALIDATE_MIN;
-        p.0.__bindgen_anon_1.__bindgen_anon_1 =
-            bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 { min, max: 0 };
-        p
+        Self::bounded(nla::U32, nla::VALIDATE_MIN, min, 0)
     }
 
     /// A `u32` attribute in `min..=max`.
     pub const fn u32_range(min: i16, max: i16) -> Self {
-        let mut p = Self::new(nla::U32);
-        p.0.validation_type = nla::VALIDATE_RANGE;
-        p.0.__bindgen_anon_1.__bindgen_anon_1 =
-            bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 { min, max };
-        p
+        Self::bounded(nla::U32, nla::VALIDATE_RANGE, min, max)
     }
 
     /// A nested attribute whose members follow `policy`.

@@ -56,7 +56,7 @@ import time
 
 from devmem_rs import (HERE, KsftSkipEx, LazyEnv, NlError, YnlFamily, ethtool, ksft_eq,
                        ksft_exit, ksft_in, ksft_run, ksft_true, port_netdev, sh, skip_without_ports,
-                       spec, split_pair, timed, udmabuf, wait_ports)
+                       spec, split_pair, timed, udmabuf, unsplit_pair)
 from ynl.lib.ynl import Netlink  # pylint: disable=wrong-import-order
 from devmem_sockopt import SCM_DEVMEM_DMABUF, Stream, netns
 from devmem_teardown import binding_known, configure_b, ifindex, nsexec, sender
@@ -251,7 +251,6 @@ class Env(LazyEnv):
             time.sleep(0.5)
 
     def close(self):
-        clean = True
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
@@ -265,17 +264,7 @@ class Env(LazyEnv):
             except Exception:  # pylint: disable=broad-except
                 pass
         self.socks = []
-        if self.b:
-            et = ethtool()
-            for args in (["-K", self.b, "ntuple", "off"], ["-K", self.b, "ntuple", "on"],
-                         ["-X", self.b, "default"],
-                         ["-G", self.b, "tcp-data-split", "off"]):
-                nsexec(NSB, et, *args, capture_output=True)
-        sh(f"ip netns del {NSA} 2>/dev/null; ip netns del {NSB} 2>/dev/null; true")
-        if not wait_ports():
-            print("# the ports did not come back from the namespaces")
-            clean = False
-        return clean
+        return unsplit_pair(NSA, NSB, self.b)
 
 
 ENV = Env()

@@ -47,7 +47,7 @@ import sys
 import time
 
 from devmem_rs import (HERE, KsftSkipEx, LazyEnv, ethtool, ksft_eq, ksft_exit, ksft_in, ksft_run,
-                       ksft_true, sh, skip_without_ports, split_pair, timed, udmabuf, wait_ports)
+                       ksft_true, skip_without_ports, split_pair, timed, udmabuf, unsplit_pair)
 from devmem_family import family, nl_errno
 from devmem_sockopt import SCM_DEVMEM_DMABUF, Stream, netns
 from devmem_teardown import ifindex, nsexec
@@ -165,12 +165,7 @@ class Env(LazyEnv):
                 obj.sock.close()
             except Exception:  # pylint: disable=broad-except
                 pass
-        if self.b:
-            for args in (["-X", self.b, "default"], ["-G", self.b, "tcp-data-split", "off"],
-                         ["-K", self.b, "ntuple", "on"]):
-                et(*args, check=False)
-        sh(f"ip netns del {NSA} 2>/dev/null; ip netns del {NSB} 2>/dev/null; true")
-        return wait_ports()
+        return unsplit_pair(NSA, NSB, self.b)
 
 
 ENV = Env()

@@ -106,6 +106,22 @@ def split_pair(nsa, nsb, ipa, ipb, ip6a=None, ip6b=None):
     return a, b
 
 
+def unsplit_pair(nsa, nsb, b):
+    """Undoes split_pair(): port B's rules deleted (ntuple off, then back
+    on, the driver's default), RSS and header split back to their
+    defaults, both namespaces deleted; whether the ports came back."""
+    if b:
+        for args in (["-K", b, "ntuple", "off"], ["-K", b, "ntuple", "on"],
+                     ["-X", b, "default"], ["-G", b, "tcp-data-split", "off"]):
+            subprocess.run(["ip", "netns", "exec", nsb, ethtool(), *args], capture_output=True,
+                           check=False)
+    sh(f"ip netns del {nsa} 2>/dev/null; ip netns del {nsb} 2>/dev/null; true")
+    if not wait_ports():
+        print("# the ports did not come back from the namespaces")
+        return False
+    return True
+
+
 class LazyEnv:
     """What a selftest's cases share, set up (setup()) by the first case
     that needs it: a failure fails that case and every later one."""

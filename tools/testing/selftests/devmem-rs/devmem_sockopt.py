@@ -69,7 +69,7 @@ import time
 
 from devmem_rs import (KsftSkipEx, LazyEnv, YnlFamily, ethtool, ksft_eq, ksft_exit, ksft_ge,
                        ksft_run, ksft_true, sh, skip_without_ports, spec, split_pair,
-                       udmabuf, wait_ports)
+                       udmabuf, unsplit_pair)
 from devmem_teardown import (Recv, binding_info, binding_known, configure_b, ifindex, nsexec,
                              sender)
 
@@ -242,17 +242,7 @@ class Pair(LazyEnv):
             self.nl.sock.close()
         with contextlib.suppress(Exception), open(RX_INLINE_PARAM, "w") as f:
             f.write("0")
-        if self.b:
-            et = ethtool()
-            for args in (["-K", self.b, "ntuple", "off"], ["-K", self.b, "ntuple", "on"],
-                         ["-X", self.b, "default"],
-                         ["-G", self.b, "tcp-data-split", "off"]):
-                nsexec(NSB, et, *args, capture_output=True)
-        sh(f"ip netns del {NSA} 2>/dev/null; ip netns del {NSB} 2>/dev/null; true")
-        if not wait_ports():
-            print("# the ports did not come back from the namespaces")
-            return False
-        return True
+        return unsplit_pair(NSA, NSB, self.b)
 
 
 PAIR = Pair()
