@@ -12,7 +12,10 @@
 #
 # Environment: DEVMEM_RX (the tool), BENCH_RUNS (3), BENCH_SECONDS (10, per
 # stream), BENCH_BIND_SIZES ("64M 1G"), BENCH_MEMCPY_SECONDS (3), BENCH_PERF
-# (set: a perf profile of one more devmem and one more copy stream).
+# (set: a perf profile of one more devmem and one more copy stream),
+# BENCH_DMABUF (64M: the receiver's udmabuf), BENCH_KBENCH (1; 0 skips the
+# in-kernel benches, which bench.sh does for the C kernel: the code is the
+# same Rust in both and the report takes the Rust kernel's figures).
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 . "$DEVMEM_SRC/tools/testing/selftests/devmem-rs/lib.sh"
@@ -24,10 +27,12 @@ ET=$DEVMEM_TOOLS/ethtool-trixie/usr/sbin/ethtool
 runs=${BENCH_RUNS:-3}
 secs=${BENCH_SECONDS:-10}
 bind_sizes=${BENCH_BIND_SIZES:-64M 1G}
+dmabuf=${BENCH_DMABUF:-64M}
 PORT=5201
 failed=0
 
-say() { echo "bench: $*"; }
+# Progress lines carry the seconds since the script started.
+say() { printf 'bench: [%4d s] %s\n' "$SECONDS" "$*"; }
 fail() { say "FAILED: $*"; failed=$((failed + 1)); }
 
 [ -x "$RX" ] || { say "no devmem-rx at $RX"; exit 2; }
@@ -37,7 +42,7 @@ fail() { say "FAILED: $*"; failed=$((failed + 1)); }
 # family's caps-get says so once it reports an implementation; until then
 # it is 6.12's C core).
 core=$("$PYTHON" "$KSRC/tools/net/ynl/cli.py" --spec "$KSRC/Documentation/netlink/specs/devmem.yaml" \
-	--do caps-get 2>/dev/null | "$PYTHON" -c \
+	--no-schema --do caps-get 2>/dev/null | "$PYTHON" -c \
 	'import ast, sys; print(ast.literal_eval(sys.stdin.read()).get("implementation", "c"))' 2>/dev/null ||
 	echo c)
 printf '{"uname": "%s", "core": "%s", "cpus": %s, "mem_kib": %s}\n' "$(uname -r)" "$core" \
@@ -63,8 +68,10 @@ echo 4096 > /sys/module/udmabuf/parameters/size_limit_mb
 # alloc-bench, our net_iov allocator against a gen_pool used as 6.12's C
 # core uses it; token-bench, our socket token store against 6.12's xarray.
 kbench() { # OUT OP JSON
+	# --no-schema: make test validates the spec; jsonschema costs seconds
+	# per call under TCG.
 	"$PYTHON" "$KSRC/tools/net/ynl/cli.py" --spec "$KSRC/Documentation/netlink/specs/devmem.yaml" \
-		--do "$2" --json "$3" --output-json > "$1" 2> "${1%.json}.log" || return 1
+		--no-schema --do "$2" --json "$3" --output-json > "$1" 2> "${1%.json}.log" || return 1
 	say "$2: $("$PYTHON" - "$1" <<-'EOF'
 	import json, sys
 	j = json.load(open(sys.argv[1]))
@@ -85,7 +92,8 @@ kmsecs=${BENCH_KMSECS:-1000}
 stream() {
 	local name=$1 mode=$2 flows=$3 batch=$4 rxcpus=$5 txcpus=$6 rxpid rc
 	nsb "$RX" recv --mode "$mode" --ifname "$PB" --queue 1 --flows "$flows" --batch "$batch" \
-		--cpus "$rxcpus" --addr "$IPB" --port $PORT --json "$out/$name.rx.json" \
+		--dmabuf-size "$dmabuf" --cpus "$rxcpus" --addr "$IPB" --port $PORT \
+		--json "$out/$name.rx.json" \
 		> "$out/$name.rx.log" 2>&1 &
 	rxpid=$!
 	# Creating and binding the udmabuf takes seconds under TCG.
@@ -127,8 +135,15 @@ for r in $(seq "$runs"); do
 	stream "devmem.b128.$r" devmem 1 128 $rxc 0
 	say "stream run $r/$runs: plain copy"
 	stream "copy.$r" copy 1 128 $rxc 0
+	# Scaling over queues and vCPUs: 1 flow with its sender, receiver
+	# and NIC work on vCPU 0 against 2 flows on queues 1 and 2, flow i
+	# wholly on vCPU i (with 1 vCPU both share it).
+	if [ "$ncpu" -ge 2 ]; then
+		say "stream run $r/$runs: devmem, 1 flow on vCPU 0 alone"
+		stream "devmem1c.b128.$r" devmem 1 128 0 0
+	fi
 	say "stream run $r/$runs: devmem, 2 flows on queues 1 and 2"
-	stream "devmem2.b128.$r" devmem 2 128 0,$rxc $rxc,0
+	stream "devmem2.b128.$r" devmem 2 128 0,$rxc 0,$rxc
 	for b in 1 32; do
 		say "stream run $r/$runs: devmem, batch $b"
 		stream "devmem.b$b.$r" devmem 1 "$b" $rxc 0
@@ -137,11 +152,17 @@ done
 if [ -n "${BENCH_PERF:-}" ]; then
 	# Where the time goes (not a figure): perf samples all CPUs
 	# (cpu-clock: TCG has no PMU) during one more stream of each mode.
-	for m in devmem copy; do
+	# devmem-b1: DONTNEED of every token alone, where the syscall is
+	# most of the receiver's work.
+	for m in devmem copy devmem-b1; do
 		say "perf profile: $m stream"
 		perf record -a -g -e cpu-clock -o "/tmp/perf.$m.data" -- sleep "$secs" \
 			> "$out/perf.$m.log" 2>&1 &
-		stream "perf.$m.1" "$m" 1 128 $rxc 0
+		if [ $m = devmem-b1 ]; then
+			stream "perf.$m.1" devmem 1 1 $rxc 0
+		else
+			stream "perf.$m.1" "$m" 1 128 $rxc 0
+		fi
 		wait
 		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort sym \
 			--percent-limit 0.5 -g none > "$out/perf.$m.txt" 2>> "$out/perf.$m.log"
@@ -151,6 +172,7 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	done
 fi
 for r in $(seq "$runs"); do
+	[ "${BENCH_KBENCH:-1}" = 0 ] && break
 	# 4 MiB of net_iovs refilled 64 at a time, 256 MiB refilled 1024 at
 	# a time (gen_pool's first-fit search grows with what is allocated).
 	for nb in 1024:64 65536:1024; do

@@ -16,12 +16,13 @@ SUDO=
 # Debian packages: kernel source, the Rust toolchain that builds 6.12,
 # kernel build dependencies, QEMU and the guest's user land (the guest sees
 # the host's root file system read-only, so its tools are installed here);
-# cargo for tools/net/devmem-rx and matplotlib for `make bench`'s plots.
+# cargo for tools/net/devmem-rx, matplotlib for `make bench`'s plots and
+# perf for its profiles (BENCH_PERF=1; Debian 12's perf reads 6.12's data).
 PKGS="ca-certificates linux-source-6.12 rustc-web rust-web-src rust-web-clippy rustfmt-web
       libclang-dev build-essential flex bison bc libelf-dev libssl-dev cpio
       xz-utils kmod python3 python3-yaml python3-jsonschema libmnl-dev qemu-system-x86
       iproute2 iputils-ping socat ethtool busybox-static procps rsync
-      cargo-web python3-matplotlib"
+      cargo-web python3-matplotlib linux-perf"
 
 missing=
 for p in $PKGS; do
