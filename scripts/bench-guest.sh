@@ -41,10 +41,7 @@ fail() { say "FAILED: $*"; failed=$((failed + 1)); }
 # The kernel: release, and which devmem core serves bind-rx (the devmem
 # family's caps-get says so once it reports an implementation; until then
 # it is 6.12's C core).
-core=$("$PYTHON" "$KSRC/tools/net/ynl/cli.py" --spec "$KSRC/Documentation/netlink/specs/devmem.yaml" \
-	--no-schema --do caps-get 2>/dev/null | "$PYTHON" -c \
-	'import ast, sys; print(ast.literal_eval(sys.stdin.read()).get("implementation", "c"))' 2>/dev/null ||
-	echo c)
+core=$("$RX" core 2>/dev/null || echo c)
 printf '{"uname": "%s", "core": "%s", "cpus": %s, "mem_kib": %s}\n' "$(uname -r)" "$core" \
 	"$(nproc)" "$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)" > "$out/kernel.json"
 say "kernel $(uname -r), devmem core: $core, $(nproc) vCPUs, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
@@ -67,24 +64,12 @@ echo 4096 > /sys/module/udmabuf/parameters/size_limit_mb
 # in both kernels; each op runs both sides for at least BENCH_KMSECS ms):
 # alloc-bench, our net_iov allocator against a gen_pool used as 6.12's C
 # core uses it; token-bench, our socket token store against 6.12's xarray.
-kbench() { # OUT OP JSON
-	# --no-schema: make test validates the spec; jsonschema costs seconds
-	# per call under TCG.
-	"$PYTHON" "$KSRC/tools/net/ynl/cli.py" --spec "$KSRC/Documentation/netlink/specs/devmem.yaml" \
-		--no-schema --do "$2" --json "$3" --output-json > "$1" 2> "${1%.json}.log" || return 1
-	say "$2: $("$PYTHON" - "$1" <<-'EOF'
-	import json, sys
-	j = json.load(open(sys.argv[1]))
-	if "ops" in j:
-	    print(f"ours {j['nsecs'] / j['ops']:.1f} ns, gen_pool "
-	          f"{j['genpool-nsecs'] / j['genpool-ops']:.1f} ns per allocate+release")
-	else:
-	    n, x = j["rounds"], j["xa-rounds"]
-	    print(f"recv ours {j['recv-nsecs'] / n:.0f} ns, xarray {j['xa-recv-nsecs'] / x:.0f} ns; "
-	          f"DONTNEED ours {j['dontneed-nsecs'] / n:.0f} ns, xarray "
-	          f"{j['xa-dontneed-nsecs'] / x:.0f} ns per 128 tokens")
-	EOF
-	)"
+kbench() { # OUT OP ARGS...: devmem-rx talks to the family (ynl's Python
+	# CLI takes 10-20 s a call under TCG).
+	local o=$1 op=$2
+	shift 2
+	"$RX" "$op" "$@" --json "$o" > "${o%.json}.log" 2>&1 || return 1
+	say "$(sed 's/^devmem-rx //' "${o%.json}.log")"
 }
 kmsecs=${BENCH_KMSECS:-1000}
 
@@ -96,12 +81,14 @@ stream() {
 		--json "$out/$name.rx.json" \
 		> "$out/$name.rx.log" 2>&1 &
 	rxpid=$!
+	local t0=$SECONDS t1
 	# Creating and binding the udmabuf takes seconds under TCG.
 	if ! wait_tcp_listen "$NSB" $((PORT + flows - 1)) 180 $rxpid; then
 		wait $rxpid
 		fail "$name: receiver did not start: $(tail -n 3 "$out/$name.rx.log")"
 		return
 	fi
+	t1=$SECONDS
 	ip netns exec "$NSA" "$RX" send --addr "$IPB" --port $PORT --flows "$flows" --cpus "$txcpus" \
 		--seconds "$secs" --json "$out/$name.tx.json" > "$out/$name.tx.log" 2>&1
 	rc=$?
@@ -112,7 +99,8 @@ stream() {
 			"$out/$name.rx.log" "$out/$name.tx.log" | tail -n 3)"
 		return
 	fi
-	say "$name: $(grep -h ' flow(s): ' "$out/$name.rx.log" | sed 's/^devmem-rx: //')"
+	say "$name: $(grep -h ' flow(s): ' "$out/$name.rx.log" | sed 's/^devmem-rx: //')" \
+		"(receiver ready in $((t1 - t0)) s, both done $((SECONDS - t1)) s later)"
 }
 
 # Receiver on the last vCPU, sender on vCPU 0 (the same one when the
@@ -178,16 +166,14 @@ for r in $(seq "$runs"); do
 	for nb in 1024:64 65536:1024; do
 		n=${nb%:*} b=${nb#*:}
 		say "alloc-bench: $n net_iovs, batch $b, run $r/$runs"
-		kbench "$out/alloc.$n.$r.json" alloc-bench \
-			"{\"niovs\": $n, \"batch\": $b, \"msecs\": $kmsecs}" ||
+		kbench "$out/alloc.$n.$r.json" alloc-bench --niovs "$n" --batch "$b" --msecs "$kmsecs" ||
 			fail "alloc-bench $n/$b run $r: $(tail -n 2 "$out/alloc.$n.$r.log")"
 	done
 	# Nothing else held, skbs of 4 frags; 10000 tokens held, full skbs.
 	for hf in 0:4 10000:17; do
 		h=${hf%:*} f=${hf#*:}
 		say "token-bench: $h held, skbs of $f frags, run $r/$runs"
-		kbench "$out/tokens.$h.$r.json" token-bench \
-			"{\"held\": $h, \"frags\": $f, \"msecs\": $kmsecs}" ||
+		kbench "$out/tokens.$h.$r.json" token-bench --held "$h" --frags "$f" --msecs "$kmsecs" ||
 			fail "token-bench $h/$f run $r: $(tail -n 2 "$out/tokens.$h.$r.log")"
 	done
 done

@@ -252,6 +252,92 @@ impl Netdev {
     }
 }
 
+const DEVMEM_FAMILY_VERSION: u8 = 1;
+const DEVMEM_CMD_CAPS_GET: u8 = 1;
+const DEVMEM_CMD_ALLOC_BENCH: u8 = 3;
+const DEVMEM_CMD_TOKEN_BENCH: u8 = 4;
+const DEVMEM_A_CAPS_IMPLEMENTATION: u16 = 9;
+const DEVMEM_IMPLEMENTATION_RUST: u32 = 2;
+
+/// The reply attributes of `alloc-bench` and `token-bench`, in attribute
+/// order from 4 (after the three request attributes), as ynl names them.
+pub const ALLOC_BENCH_REPLY: &[&str] = &["ops", "nsecs", "genpool-ops", "genpool-nsecs"];
+pub const TOKEN_BENCH_REPLY: &[&str] = &[
+    "rounds",
+    "recv-nsecs",
+    "dontneed-nsecs",
+    "xa-rounds",
+    "xa-recv-nsecs",
+    "xa-dontneed-nsecs",
+];
+
+/// This project's `devmem` family (include/uapi/linux/devmem_rs.h).
+pub struct Devmem {
+    sock: GenlSocket,
+    family: u16,
+}
+
+impl Devmem {
+    /// Opens a socket and resolves the `devmem` family.
+    pub fn open() -> Result<Self> {
+        let mut sock = GenlSocket::open()?;
+        let family = sock.family_id("devmem")?;
+        Ok(Self { sock, family })
+    }
+
+    /// Which devmem core serves the kernel: `caps-get`'s `implementation`
+    /// (a kernel whose family predates it has 6.12's C core).
+    pub fn core(&mut self) -> Result<&'static str> {
+        let replies = self.sock.request(
+            self.family,
+            DEVMEM_CMD_CAPS_GET,
+            DEVMEM_FAMILY_VERSION,
+            &Attrs::default(),
+        )?;
+        let imp = replies
+            .iter()
+            .flat_map(|r| attrs(r))
+            .find(|(t, _)| *t == DEVMEM_A_CAPS_IMPLEMENTATION)
+            .and_then(|(_, p)| u32_of(p));
+        Ok(if imp == Some(DEVMEM_IMPLEMENTATION_RUST) {
+            "rust"
+        } else {
+            "c"
+        })
+    }
+
+    /// Runs `alloc-bench` (`token` false: niovs, batch, msecs) or
+    /// `token-bench` (`token` true: held, frags, msecs) in the kernel and
+    /// returns the reply's u64 counters, named as in [`ALLOC_BENCH_REPLY`]
+    /// or [`TOKEN_BENCH_REPLY`].
+    pub fn bench(&mut self, token: bool, args: [u32; 3]) -> Result<Vec<(&'static str, u64)>> {
+        let (cmd, names) = if token {
+            (DEVMEM_CMD_TOKEN_BENCH, TOKEN_BENCH_REPLY)
+        } else {
+            (DEVMEM_CMD_ALLOC_BENCH, ALLOC_BENCH_REPLY)
+        };
+        let mut a = Attrs::default();
+        for (i, v) in args.iter().enumerate() {
+            a.put_u32(i as u16 + 1, *v);
+        }
+        let replies = self
+            .sock
+            .request(self.family, cmd, DEVMEM_FAMILY_VERSION, &a)?;
+        let mut out = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let ty = i as u16 + 4;
+            let v = replies
+                .iter()
+                .flat_map(|r| attrs(r))
+                .find(|(t, _)| *t == ty)
+                .and_then(|(_, p)| Some(u64::from_ne_bytes(p.get(..8)?.try_into().ok()?)))
+                .ok_or_else(|| format!("no '{name}' in the reply"))?;
+            out.push((*name, v));
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

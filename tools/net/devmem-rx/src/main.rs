@@ -25,6 +25,9 @@ usage: devmem-rx recv  [--mode devmem|copy] [--ifname IF --queue Q] [--addr A] [
                        [--chunk 64K] [--json FILE]
        devmem-rx bind-bench  --ifname IF [--queue Q] [--size 64M] [--reps N] [--seconds S] [--json FILE]
        devmem-rx memcpy-bench [--size 16M] [--chunk 64K] [--seconds S] [--json FILE]
+       devmem-rx alloc-bench [--niovs 1024] [--batch 64] [--msecs 1000] [--json FILE]
+       devmem-rx token-bench [--held 0] [--frags 4] [--msecs 1000] [--json FILE]
+       devmem-rx core
 
 recv: listens on A:P (flow i on P+i). In devmem mode binds a udmabuf to rx
 queues Q..Q+N-1 of IF (netdev bind-rx; the binding lasts until exit),
@@ -42,6 +45,10 @@ through the dma-buf, every token returned).
 send: streams the pattern (byte i of a flow = i % 251) to A:P.. .
 bind-bench: bind-rx + unbind (closing the netlink socket) of a udmabuf.
 memcpy-bench: memcpy bandwidth (rep movsb, 8-byte moves, libc memcpy).
+alloc-bench, token-bench: the devmem family's in-kernel benches (our net_iov
+allocator against gen_pool; our socket token store against 6.12's
+xarray); --json writes the reply's counters under ynl's attribute names.
+core: which devmem core the kernel runs (rust or c, from caps-get).
 --json FILE writes the summary as JSON too.";
 
 struct Args(HashMap<String, String>);
@@ -176,6 +183,50 @@ fn main_() -> Result<bool> {
             let secs = a.get("seconds", 2.0)?;
             a.done()?;
             write_json(json, &micro::memcpy(size, chunk.max(1), secs)?)?;
+            Ok(true)
+        }
+        "alloc-bench" | "token-bench" => {
+            let token = cmd == "token-bench";
+            let args = if token {
+                [a.get("held", 0)?, a.get("frags", 4)?, a.get("msecs", 1000)?]
+            } else {
+                [
+                    a.get("niovs", 1024)?,
+                    a.get("batch", 64)?,
+                    a.get("msecs", 1000)?,
+                ]
+            };
+            a.done()?;
+            let r = genl::Devmem::open()?
+                .bench(token, args)
+                .map_err(|e| format!("{cmd}: {e}"))?;
+            let v = |k: &str| r.iter().find(|(n, _)| *n == k).map_or(0, |(_, v)| *v) as f64;
+            let per = |ns: &str, n: &str| v(ns) / v(n).max(1.0);
+            if token {
+                println!(
+                    "devmem-rx token-bench: recv ours {:.0} ns, xarray {:.0} ns; DONTNEED ours \
+                     {:.0} ns, xarray {:.0} ns per 128 tokens",
+                    per("recv-nsecs", "rounds"),
+                    per("xa-recv-nsecs", "xa-rounds"),
+                    per("dontneed-nsecs", "rounds"),
+                    per("xa-dontneed-nsecs", "xa-rounds")
+                );
+            } else {
+                println!(
+                    "devmem-rx alloc-bench: ours {:.1} ns, gen_pool {:.1} ns per allocate+release",
+                    per("nsecs", "ops"),
+                    per("genpool-nsecs", "genpool-ops")
+                );
+            }
+            let j = r
+                .iter()
+                .fold(json::Obj::default(), |o, (k, v)| o.int(k, *v));
+            write_json(json, &j.finish())?;
+            Ok(true)
+        }
+        "core" => {
+            a.done()?;
+            println!("{}", genl::Devmem::open()?.core()?);
             Ok(true)
         }
         c => Err(format!("unknown command '{c}'\n{USAGE}").into()),
