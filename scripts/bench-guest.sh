@@ -156,6 +156,11 @@ if [ -n "${BENCH_PERF:-}" ]; then
 			--percent-limit 0.5 -g none > "$out/perf.$m.txt" 2>> "$out/perf.$m.log"
 		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort cpu,comm \
 			-g none > "$out/perf.$m.cpu.txt" 2>> "$out/perf.$m.log"
+		# Time in and under each function: cpu-clock samples land
+		# where interrupts come back on (TCG has no NMI), so the
+		# callers say whose irq-off time a spin_unlock_irqrestore is.
+		perf report -i "/tmp/perf.$m.data" --stdio --children --sort sym \
+			--percent-limit 2 -g none > "$out/perf.$m.children.txt" 2>> "$out/perf.$m.log"
 		say "perf $m: top symbols in $out/perf.$m.txt"
 	done
 fi
