@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$DEVMEM_SRC"
 
 LOGS=${DEVMEM_TEST_LOGS:-$DEVMEM_SRC/test-logs$([ "$CORE" = c ] && echo -c)}
-VM_TIMEOUT=${DEVMEM_VM_TIMEOUT:-3000}
+VM_TIMEOUT=${DEVMEM_VM_TIMEOUT:-4200}
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
 passed=0
