@@ -89,6 +89,12 @@ stream() {
 		return
 	fi
 	t1=$SECONDS
+	# A profile (BENCH_PERF) covers the stream itself, not the
+	# receiver's start-up: perf starts once the receiver listens.
+	if [ -n "${perf_data:-}" ]; then
+		perf record -a -g -e cpu-clock -o "$perf_data" -- sleep "$secs" \
+			> "$out/${perf_data##*/}.log" 2>&1 &
+	fi
 	ip netns exec "$NSA" "$RX" send --addr "$IPB" --port $PORT --flows "$flows" --cpus "$txcpus" \
 		--seconds "$secs" --json "$out/$name.tx.json" > "$out/$name.tx.log" 2>&1
 	rc=$?
@@ -144,23 +150,23 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	# most of the receiver's work.
 	for m in devmem copy devmem-b1; do
 		say "perf profile: $m stream"
-		perf record -a -g -e cpu-clock -o "/tmp/perf.$m.data" -- sleep "$secs" \
-			> "$out/perf.$m.log" 2>&1 &
+		perf_data=/tmp/perf.$m.data
 		if [ $m = devmem-b1 ]; then
 			stream "perf.$m.1" devmem 1 1 $rxc 0
 		else
 			stream "perf.$m.1" "$m" 1 128 $rxc 0
 		fi
+		perf_data=
 		wait
 		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort sym \
-			--percent-limit 0.5 -g none > "$out/perf.$m.txt" 2>> "$out/perf.$m.log"
+			--percent-limit 0.5 -g none > "$out/perf.$m.txt" 2>> "$out/perf.$m.data.log"
 		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort cpu,comm \
-			-g none > "$out/perf.$m.cpu.txt" 2>> "$out/perf.$m.log"
+			-g none > "$out/perf.$m.cpu.txt" 2>> "$out/perf.$m.data.log"
 		# Time in and under each function: cpu-clock samples land
 		# where interrupts come back on (TCG has no NMI), so the
 		# callers say whose irq-off time a spin_unlock_irqrestore is.
 		perf report -i "/tmp/perf.$m.data" --stdio --children --sort sym \
-			--percent-limit 2 -g none > "$out/perf.$m.children.txt" 2>> "$out/perf.$m.log"
+			--percent-limit 2 -g none > "$out/perf.$m.children.txt" 2>> "$out/perf.$m.data.log"
 		say "perf $m: top symbols in $out/perf.$m.txt"
 	done
 fi
