@@ -89,13 +89,12 @@ stream() {
 		return
 	fi
 	t1=$SECONDS
-	# A profile (BENCH_PERF) covers the stream itself, not the
-	# receiver's start-up: perf starts once the receiver listens.
-	if [ -n "${perf_data:-}" ]; then
-		perf record -a -g -e cpu-clock -o "$perf_data" -- sleep "$secs" \
-			> "$out/${perf_data##*/}.log" 2>&1 &
-	fi
-	ip netns exec "$NSA" "$RX" send --addr "$IPB" --port $PORT --flows "$flows" --cpus "$txcpus" \
+	# A profile (BENCH_PERF) covers the stream itself: the receiver's
+	# start-up is over, and perf (seconds to start under TCG) runs the
+	# sender once it records, of all CPUs, until the sender is done.
+	local perf=()
+	[ -n "${perf_data:-}" ] && perf=(perf record -q -a -g -e cpu-clock -o "$perf_data" --)
+	"${perf[@]}" ip netns exec "$NSA" "$RX" send --addr "$IPB" --port $PORT --flows "$flows" --cpus "$txcpus" \
 		--seconds "$secs" --json "$out/$name.tx.json" > "$out/$name.tx.log" 2>&1
 	rc=$?
 	wait_pid $rxpid 120
@@ -157,7 +156,6 @@ if [ -n "${BENCH_PERF:-}" ]; then
 			stream "perf.$m.1" "$m" 1 128 $rxc 0
 		fi
 		perf_data=
-		wait
 		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort sym \
 			--percent-limit 0.5 -g none > "$out/perf.$m.txt" 2>> "$out/perf.$m.data.log"
 		perf report -i "/tmp/perf.$m.data" --stdio --no-children --sort cpu,comm \
