@@ -30,6 +30,8 @@ cd "$DEVMEM_SRC"
 
 RESULTS=${DEVMEM_BENCH_RESULTS:-$DEVMEM_SRC/bench-results}
 export DEVMEM_VM_MEM=${DEVMEM_VM_MEM:-3G}
+# Every vCPU visible to the guest (vm.sh): the scaling figure needs 2.
+export DEVMEM_VM_SMP=${DEVMEM_VM_SMP:-sockets}
 # QUICK binds 256 MiB instead of 1 GiB (the C core's 1 GiB bind + unbind
 # alone takes over 2 minutes under TCG) and receives into a 16 MiB udmabuf
 # (bound once per stream: seconds each for the C core).
