@@ -167,9 +167,10 @@ if [ -n "${BENCH_PERF:-}" ]; then
 		perf report -i "$perf_data" --stdio --children --sort sym \
 			--percent-limit 2 -g none > "$out/perf.$m.children.txt" 2>> "$out/perf.$m.data.log"
 		# What a DONTNEED call spends its time on (either core's
-		# function is called from sk_setsockopt), callees below it.
-		[ $m = copy ] || perf report -i "$perf_data" --stdio --children --sort sym \
-			--parent sk_setsockopt --percent-limit 0.2 -G -g caller,0.5,callee,function,percent \
+		# function is called from sk_setsockopt): self time of the
+		# samples with sk_setsockopt in their call chain, only those.
+		[ $m = copy ] || perf report -i "$perf_data" --stdio --no-children --sort sym \
+			-p sk_setsockopt -x --percent-limit 0.05 -g none \
 			> "$out/perf.$m.setsockopt.txt" 2>> "$out/perf.$m.data.log"
 		cp "$perf_data" "$out/"
 		perf_data=

@@ -70,8 +70,9 @@ cmdline+=" softlockup_panic=1 kmemleak=on no_hash_pointers ${DEVMEM_CMDLINE:-}"
 # one CPU per package: QEMU's default layout (one package of N cores) gives
 # it one CPU. DEVMEM_VM_SMP=sockets (make bench) asks for one socket per
 # vCPU, so the guest runs them all. make test keeps the default until the
-# suite handles a second CPU (page pools of an unbound dma-buf linger while
-# another CPU's deferred skbs hold their buffers; see README).
+# suite handles a second CPU (the page pool of an unbound dma-buf kept
+# buffers in flight for over 30 s, likely in skbs whose free was deferred
+# to the other CPU; see README).
 smp=${DEVMEM_VM_CPUS:-2}
 [ "${DEVMEM_VM_SMP:-}" = sockets ] && smp+=",sockets=${DEVMEM_VM_CPUS:-2}"
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -smp "$smp"
