@@ -78,6 +78,15 @@ fn attrs(mut buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
+/// The payload of the first attribute of type `ty` in `replies`.
+fn reply_attr(replies: &[Vec<u8>], ty: u16) -> Option<&[u8]> {
+    replies
+        .iter()
+        .flat_map(|r| attrs(r))
+        .find(|(t, _)| *t == ty)
+        .map(|(_, p)| p)
+}
+
 fn u32_of(p: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?))
 }
@@ -182,12 +191,16 @@ impl GenlSocket {
         let replies = self
             .request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 2, &a)
             .map_err(|e| format!("genetlink family {name}: {e}"))?;
-        let id = replies
-            .iter()
-            .flat_map(|r| attrs(r))
-            .find(|(t, _)| *t == CTRL_ATTR_FAMILY_ID)
-            .and_then(|(_, p)| Some(u16::from_ne_bytes(p.get(..2)?.try_into().ok()?)));
+        let id = reply_attr(&replies, CTRL_ATTR_FAMILY_ID)
+            .and_then(|p| Some(u16::from_ne_bytes(p.get(..2)?.try_into().ok()?)));
         id.ok_or_else(|| format!("genetlink family {name}: no id in reply").into())
+    }
+
+    /// Opens a socket and resolves generic netlink family `name` on it.
+    fn open_family(name: &str) -> Result<(Self, u16)> {
+        let mut sock = Self::open()?;
+        let family = sock.family_id(name)?;
+        Ok((sock, family))
     }
 }
 
@@ -222,8 +235,7 @@ pub struct Netdev {
 impl Netdev {
     /// Opens a socket and resolves the `netdev` family.
     pub fn open() -> Result<Self> {
-        let mut sock = GenlSocket::open()?;
-        let family = sock.family_id("netdev")?;
+        let (sock, family) = GenlSocket::open_family("netdev")?;
         Ok(Self { sock, family })
     }
 
@@ -243,11 +255,7 @@ impl Netdev {
             .sock
             .request(self.family, NETDEV_CMD_BIND_RX, NETDEV_FAMILY_VERSION, &a)
             .map_err(|e| format!("bind-rx (ifindex {ifindex}, queues {queues:?}): {e}"))?;
-        let id = replies
-            .iter()
-            .flat_map(|r| attrs(r))
-            .find(|(t, _)| *t == NETDEV_A_DMABUF_ID)
-            .and_then(|(_, p)| u32_of(p));
+        let id = reply_attr(&replies, NETDEV_A_DMABUF_ID).and_then(u32_of);
         id.ok_or_else(|| "bind-rx: no id in reply".into())
     }
 }
@@ -280,8 +288,7 @@ pub struct Devmem {
 impl Devmem {
     /// Opens a socket and resolves the `devmem` family.
     pub fn open() -> Result<Self> {
-        let mut sock = GenlSocket::open()?;
-        let family = sock.family_id("devmem")?;
+        let (sock, family) = GenlSocket::open_family("devmem")?;
         Ok(Self { sock, family })
     }
 
@@ -294,11 +301,7 @@ impl Devmem {
             DEVMEM_FAMILY_VERSION,
             &Attrs::default(),
         )?;
-        let imp = replies
-            .iter()
-            .flat_map(|r| attrs(r))
-            .find(|(t, _)| *t == DEVMEM_A_CAPS_IMPLEMENTATION)
-            .and_then(|(_, p)| u32_of(p));
+        let imp = reply_attr(&replies, DEVMEM_A_CAPS_IMPLEMENTATION).and_then(u32_of);
         Ok(if imp == Some(DEVMEM_IMPLEMENTATION_RUST) {
             "rust"
         } else {
@@ -326,11 +329,8 @@ impl Devmem {
         let mut out = Vec::new();
         for (i, name) in names.iter().enumerate() {
             let ty = i as u16 + 4;
-            let v = replies
-                .iter()
-                .flat_map(|r| attrs(r))
-                .find(|(t, _)| *t == ty)
-                .and_then(|(_, p)| Some(u64::from_ne_bytes(p.get(..8)?.try_into().ok()?)))
+            let v = reply_attr(&replies, ty)
+                .and_then(|p| Some(u64::from_ne_bytes(p.get(..8)?.try_into().ok()?)))
                 .ok_or_else(|| format!("no '{name}' in the reply"))?;
             out.push((*name, v));
         }
