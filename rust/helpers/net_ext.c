@@ -8,6 +8,7 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
+#include <linux/ethtool.h>
 #include <linux/mm.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
@@ -536,4 +537,36 @@ int rust_helper_nla_nest_end(struct sk_buff *skb, struct nlattr *start)
 void rust_helper_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start)
 {
 	nla_nest_cancel(skb, start);
+}
+
+/*
+ * Additional RSS contexts (kernel::net::ethtool::RxfhContext): the data
+ * area's accessors are inline, and the header's fields sit next to
+ * bitfields, so Rust reaches all of it through these.
+ */
+u32 *rust_helper_ethtool_rxfh_context_indir(struct ethtool_rxfh_context *ctx)
+{
+	return ethtool_rxfh_context_indir(ctx);
+}
+
+u8 *rust_helper_ethtool_rxfh_context_key(struct ethtool_rxfh_context *ctx)
+{
+	return ethtool_rxfh_context_key(ctx);
+}
+
+u32 rust_helper_net_ext_rxfh_ctx_indir_size(const struct ethtool_rxfh_context *ctx)
+{
+	return ctx->indir_size;
+}
+
+u32 rust_helper_net_ext_rxfh_ctx_key_size(const struct ethtool_rxfh_context *ctx)
+{
+	return ctx->key_size;
+}
+
+void rust_helper_net_ext_rxfh_ctx_set_hfunc(struct ethtool_rxfh_context *ctx,
+					    u8 hfunc, u8 input_xfrm)
+{
+	ctx->hfunc = hfunc;
+	ctx->input_xfrm = input_xfrm;
 }

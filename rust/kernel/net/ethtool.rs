@@ -32,7 +32,7 @@ mod rxnfc;
 mod steer;
 
 pub use coalesce::Coalesce;
-pub use rss::{RssHashFunc, RxfhGet, RxfhSet};
+pub use rss::{RssHashFunc, RxfhContext, RxfhGet, RxfhSet};
 pub use rxnfc::{FlowRule, FlowSpec, FlowTuple, FlowType, RuleLocation, RuleLocs, RxAction};
 pub use steer::{without_queue, DeviceOps};
 
@@ -439,6 +439,11 @@ pub trait EthtoolOps: netdev::Driver {
     const RSS_INDIR_SIZE: u32 = 0;
     /// Locations of the ntuple rule table (0..`NTUPLE_RULES`).
     const NTUPLE_RULES: u32 = 0;
+    /// Additional RSS contexts take IDs 1..`RSS_CONTEXTS`
+    /// (`rxfh_max_num_contexts`); they exist when this is above 1 and the
+    /// three context methods are implemented. Each has its own table and
+    /// key (`rxfh_per_ctx_key`).
+    const RSS_CONTEXTS: u32 = 0;
 
     /// Fills driver information (`ethtool -i`).
     fn get_drvinfo(_dev: &Device<Self>, _info: &mut DrvInfo) {
@@ -498,6 +503,38 @@ pub trait EthtoolOps: netdev::Driver {
 
     /// Changes the RSS configuration (`ethtool -X`).
     fn set_rxfh(_dev: &Device<Self>, _rss: &RxfhSet<'_>) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Creates additional RSS context `id` (`ethtool -X dev context new`).
+    /// `rss` has what the user asked for (`None`: the device's choice);
+    /// write the table and key the context then uses into `ctx` (the core
+    /// keeps them and answers `ethtool -x dev context N` from them) and
+    /// return the hash function. `extack` may be null (the ioctl path).
+    fn create_rxfh_context(
+        _dev: &Device<Self>,
+        _id: u32,
+        _rss: &RxfhSet<'_>,
+        _ctx: &mut RxfhContext<'_>,
+        _extack: &ExtAck<'_>,
+    ) -> Result<RssHashFunc> {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes RSS context `id` (`None` in `rss`: no change).
+    fn modify_rxfh_context(
+        _dev: &Device<Self>,
+        _id: u32,
+        _rss: &RxfhSet<'_>,
+        _extack: &ExtAck<'_>,
+    ) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Removes RSS context `id` (`ethtool -X dev context N delete`, and
+    /// for every context left when the device is unregistered, where an
+    /// error is ignored: the context goes anyway).
+    fn remove_rxfh_context(_dev: &Device<Self>, _id: u32, _extack: &ExtAck<'_>) -> Result {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -661,8 +698,39 @@ impl<T: EthtoolOps> Adapter<T> {
         && T::HAS_INSERT_RULE
         && T::HAS_DELETE_RULE;
     const RSS: bool = T::HAS_GET_RXFH && T::RSS_INDIR_SIZE > 0;
+    const RSS_CTX: bool = Self::RSS
+        && T::HAS_SET_RXFH
+        && T::RSS_CONTEXTS > 1
+        && T::HAS_CREATE_RXFH_CONTEXT
+        && T::HAS_MODIFY_RXFH_CONTEXT
+        && T::HAS_REMOVE_RXFH_CONTEXT;
 
     const VTABLE: bindings::ethtool_ops = bindings::ethtool_ops {
+        // Bit 11 of the leading bitfields (after `supported_input_xfrm:8`,
+        // `cap_link_lanes_supported`, `cap_rss_ctx_supported`,
+        // `rxfh_per_ctx_fields`) is `rxfh_per_ctx_key`; the doctest of
+        // `RxfhContext` reads it back through bindgen's accessor.
+        _bitfield_1: bindings::__BindgenBitfieldUnit::new(if Self::RSS_CTX {
+            [0, 1 << 3]
+        } else {
+            [0, 0]
+        }),
+        rxfh_max_num_contexts: if Self::RSS_CTX { T::RSS_CONTEXTS } else { 0 },
+        create_rxfh_context: if Self::RSS_CTX {
+            Some(Self::create_rxfh_context_callback)
+        } else {
+            None
+        },
+        modify_rxfh_context: if Self::RSS_CTX {
+            Some(Self::modify_rxfh_context_callback)
+        } else {
+            None
+        },
+        remove_rxfh_context: if Self::RSS_CTX {
+            Some(Self::remove_rxfh_context_callback)
+        } else {
+            None
+        },
         supported_ring_params: if T::TCP_DATA_SPLIT {
             bindings::ethtool_supported_ring_param_ETHTOOL_RING_USE_TCP_DATA_SPLIT
         } else {
@@ -937,6 +1005,103 @@ impl<T: EthtoolOps> Adapter<T> {
         })
     }
 
+    /// The change a context request asks for, as [`RxfhSet`].
+    ///
+    /// # Safety
+    ///
+    /// `p`'s non-null `key`/`indir` must be valid for reads of `key_size`
+    /// bytes / `indir_size` entries for `'a`.
+    unsafe fn rxfh_set<'a>(p: &'a bindings::ethtool_rxfh_param) -> Result<RxfhSet<'a>> {
+        if p.input_xfrm != 0 && u32::from(p.input_xfrm) != bindings::RXH_XFRM_NO_CHANGE {
+            return Err(EOPNOTSUPP);
+        }
+        // SAFETY: guaranteed by the caller; the core passes arrays of the
+        // sizes we reported (anything else is refused).
+        let (key, indir) = unsafe {
+            (
+                rss::array(p.key, p.key_size, T::RSS_KEY_SIZE)?,
+                rss::array(p.indir, p.indir_size, T::RSS_INDIR_SIZE)?,
+            )
+        };
+        Ok(RxfhSet {
+            hfunc: RssHashFunc::from_raw(p.hfunc),
+            key: key.map(|k| &*k),
+            indir: indir.map(|i| &*i),
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`netdev::Registration<T>`];
+    /// `ctx` a context the core allocated for it with our sizes, `p` valid
+    /// for reads with arrays as in `set_rxfh_callback`, `extack` null or
+    /// valid; all of them ours for the call (the core holds RTNL and the
+    /// device's `rss_lock`).
+    unsafe extern "C" fn create_rxfh_context_callback(
+        dev: *mut bindings::net_device,
+        ctx: *mut bindings::ethtool_rxfh_context,
+        p: *const bindings::ethtool_rxfh_param,
+        extack: *mut bindings::netlink_ext_ack,
+    ) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let (dev, p, extack) = unsafe { (Self::dev(dev), &*p, ExtAck::from_raw(extack)) };
+        from_result(|| {
+            let ctx = core::ptr::NonNull::new(ctx).ok_or(EINVAL)?;
+            // SAFETY: guaranteed by the caller.
+            let rss = unsafe { Self::rxfh_set(p)? };
+            // SAFETY: `ctx` was allocated by the core with the sizes our
+            // `get_rxfh_key_size`/`get_rxfh_indir_size` report, and is
+            // ours for the call (caller).
+            let mut c = unsafe { RxfhContext::from_raw(ctx) };
+            let hfunc = T::create_rxfh_context(dev, p.rss_context, &rss, &mut c, &extack)?;
+            // The core WARNs about a context created without a key; refuse
+            // it instead (it then frees the context).
+            if rss.key.is_none() && c.key_mut().iter().all(|&b| b == 0) {
+                extack.set_msg(crate::c_str!("driver left the RSS context without a key"));
+                return Err(EINVAL);
+            }
+            c.set_hfunc(hfunc);
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// As for `create_rxfh_context_callback`.
+    unsafe extern "C" fn modify_rxfh_context_callback(
+        dev: *mut bindings::net_device,
+        _ctx: *mut bindings::ethtool_rxfh_context,
+        p: *const bindings::ethtool_rxfh_param,
+        extack: *mut bindings::netlink_ext_ack,
+    ) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let (dev, p, extack) = unsafe { (Self::dev(dev), &*p, ExtAck::from_raw(extack)) };
+        from_result(|| {
+            // SAFETY: guaranteed by the caller.
+            let rss = unsafe { Self::rxfh_set(p)? };
+            T::modify_rxfh_context(dev, p.rss_context, &rss, &extack)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`netdev::Registration<T>`];
+    /// `extack` null or valid for the call.
+    unsafe extern "C" fn remove_rxfh_context_callback(
+        dev: *mut bindings::net_device,
+        _ctx: *mut bindings::ethtool_rxfh_context,
+        rss_context: u32,
+        extack: *mut bindings::netlink_ext_ack,
+    ) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let (dev, extack) = unsafe { (Self::dev(dev), ExtAck::from_raw(extack)) };
+        from_result(|| {
+            T::remove_rxfh_context(dev, rss_context, &extack)?;
+            Ok(0)
+        })
+    }
+
     /// # Safety
     ///
     /// `dev` must be a device registered by a [`netdev::Registration<T>`];
@@ -961,7 +1126,9 @@ impl<T: EthtoolOps> Adapter<T> {
                     if loc >= T::NTUPLE_RULES {
                         return Err(EINVAL);
                     }
-                    info.fs = T::get_rule(dev, loc)?.to_raw(loc);
+                    let rule = T::get_rule(dev, loc)?;
+                    info.fs = rule.to_raw(loc);
+                    info.__bindgen_anon_1.rss_context = rule.rss_context();
                 }
                 bindings::ETHTOOL_GRXCLSRLALL if Self::NTUPLE => {
                     // SAFETY: Reading a `u32` member of a union of `u32`s.
@@ -997,7 +1164,9 @@ impl<T: EthtoolOps> Adapter<T> {
         from_result(|| {
             match info.cmd {
                 bindings::ETHTOOL_SRXCLSRLINS => {
-                    let rule = FlowRule::from_raw(&info.fs)?;
+                    // SAFETY: Reading a `u32` member of a union of `u32`s.
+                    let rule =
+                        FlowRule::from_raw(&info.fs, unsafe { info.__bindgen_anon_1.rss_context })?;
                     let loc = match info.fs.location {
                         bindings::RX_CLS_LOC_ANY => RuleLocation::Any,
                         l if l & bindings::RX_CLS_LOC_SPECIAL != 0 => return Err(EINVAL),

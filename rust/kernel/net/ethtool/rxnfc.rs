@@ -129,6 +129,9 @@ pub enum RxAction {
     Queue(u32),
     /// Be dropped (`RX_CLS_FLOW_DISC`).
     Drop,
+    /// Go where the indirection table of this additional RSS context
+    /// sends it (`FLOW_RSS`, `ethtool -N ... context N`).
+    Context(u32),
 }
 
 /// An ntuple (flow steering) rule.
@@ -266,6 +269,21 @@ pub enum RxAction {
 /// disc.fs.ring_cookie = u64::MAX;
 /// assert_eq!(call(disc).0, 0);
 /// assert_eq!(reg.device().data().rule.lock().map(|r| r.action), Some(RxAction::Drop));
+/// // `... context 3`: `FLOW_RSS` and the request's `rss_context`, queue 0;
+/// // back with `FLOW_RSS`. Context 0 (the main one) cannot be named.
+/// let to_ctx = |c: u32| {
+///     let mut r = request();
+///     r.fs.flow_type |= bindings::FLOW_RSS;
+///     r.fs.ring_cookie = 0;
+///     r.__bindgen_anon_1.rss_context = c;
+///     r
+/// };
+/// let (set, _, fs) = call(to_ctx(3));
+/// assert_eq!(set, 0);
+/// let action = reg.device().data().rule.lock().map(|r| r.action);
+/// assert_eq!(action, Some(RxAction::Context(3)));
+/// assert_eq!(fs.flow_type, bindings::TCP_V4_FLOW | bindings::FLOW_RSS);
+/// assert_eq!(call(to_ctx(0)).0, EINVAL.to_errno());
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,13 +298,22 @@ impl FlowRule {
     /// Reads a rule from the C flow spec (`struct ethtool_rx_flow_spec`).
     ///
     /// Fails with `EOPNOTSUPP` for what [`FlowRule`] cannot express: flow
-    /// types other than TCP/UDP over IPv4/IPv6, RSS contexts, matches on
-    /// TOS/traffic class or on the extension fields (VLAN, MAC, user
-    /// data), wake-on-LAN and virtual-function actions.
-    pub(crate) fn from_raw(fs: &bindings::ethtool_rx_flow_spec) -> Result<Self> {
+    /// types other than TCP/UDP over IPv4/IPv6, matches on TOS/traffic
+    /// class or on the extension fields (VLAN, MAC, user data), wake-on-LAN
+    /// and virtual-function actions, and a queue offset added to an RSS
+    /// context's (`cap_rss_rxnfc_adds`). `rss_context` is the request's
+    /// (`ethtool_rxnfc.rss_context`), read only with `FLOW_RSS`; context 0
+    /// is the main one, which is `EINVAL` (`ethtool -N ... context 0`
+    /// means no context: ethtool(8) does not set `FLOW_RSS` for it).
+    pub(crate) fn from_raw(fs: &bindings::ethtool_rx_flow_spec, rss_context: u32) -> Result<Self> {
         let flags = bindings::FLOW_EXT | bindings::FLOW_MAC_EXT | bindings::FLOW_RSS;
         if fs.flow_type & bindings::FLOW_RSS != 0 {
-            return Err(EOPNOTSUPP);
+            if rss_context == 0 {
+                return Err(EINVAL);
+            }
+            if fs.ring_cookie & u64::from(bindings::ETHTOOL_RX_FLOW_SPEC_RING) != 0 {
+                return Err(EOPNOTSUPP);
+            }
         }
         if fs.flow_type & (bindings::FLOW_EXT | bindings::FLOW_MAC_EXT) != 0 {
             let m = &fs.m_ext;
@@ -333,7 +360,15 @@ impl FlowRule {
                 (t.sport, t.dport) = (u16::from_be(c.psrc), u16::from_be(c.pdst));
             }
         }
-        let action = if fs.ring_cookie == bindings::RX_CLS_FLOW_DISC as u64 {
+        let action = if fs.flow_type & bindings::FLOW_RSS != 0 {
+            if fs.ring_cookie == bindings::RX_CLS_FLOW_DISC as u64
+                || fs.ring_cookie == bindings::RX_CLS_FLOW_WAKE as u64
+                || fs.ring_cookie & bindings::ETHTOOL_RX_FLOW_SPEC_RING_VF != 0
+            {
+                return Err(EOPNOTSUPP);
+            }
+            RxAction::Context(rss_context)
+        } else if fs.ring_cookie == bindings::RX_CLS_FLOW_DISC as u64 {
             RxAction::Drop
         } else if fs.ring_cookie == bindings::RX_CLS_FLOW_WAKE as u64
             || fs.ring_cookie & bindings::ETHTOOL_RX_FLOW_SPEC_RING_VF != 0
@@ -347,7 +382,17 @@ impl FlowRule {
         Ok(Self { spec, action })
     }
 
-    /// The C flow spec of this rule at `location`.
+    /// The RSS context the rule steers to (`ethtool_rxnfc.rss_context`
+    /// beside [`FlowRule::to_raw`]'s spec); 0 for none.
+    pub(crate) fn rss_context(&self) -> u32 {
+        match self.action {
+            RxAction::Context(c) => c,
+            _ => 0,
+        }
+    }
+
+    /// The C flow spec of this rule at `location` (with `FLOW_RSS` for an
+    /// RSS context, whose number [`FlowRule::rss_context`] gives).
     pub(crate) fn to_raw(self, location: u32) -> bindings::ethtool_rx_flow_spec {
         // SAFETY: `ethtool_rx_flow_spec` is plain old data; all-zero is
         // valid (and means "match anything").
@@ -384,6 +429,10 @@ impl FlowRule {
         fs.ring_cookie = match self.action {
             RxAction::Queue(q) => q.into(),
             RxAction::Drop => bindings::RX_CLS_FLOW_DISC as u64,
+            RxAction::Context(_) => {
+                fs.flow_type |= bindings::FLOW_RSS;
+                0
+            }
         };
         fs.location = location;
         fs

@@ -180,6 +180,7 @@ impl<'a> DeviceOps<'a> {
         };
         let mut ins = rxnfc(bindings::ETHTOOL_SRXCLSRLINS);
         ins.fs = rule.to_raw(loc);
+        ins.__bindgen_anon_1.rss_context = rule.rss_context();
         self.set_rxnfc(&mut ins)?;
         Ok(ins.fs.location)
     }
@@ -212,7 +213,8 @@ impl<'a> DeviceOps<'a> {
         let mut info = rxnfc(bindings::ETHTOOL_GRXCLSRULE);
         info.fs.location = loc;
         self.get_rxnfc(&mut info)?;
-        FlowRule::from_raw(&info.fs)
+        // SAFETY: Reading a `u32` member of a union of `u32`s.
+        FlowRule::from_raw(&info.fs, unsafe { info.__bindgen_anon_1.rss_context })
     }
 
     /// Deletes the rule at `loc`.
