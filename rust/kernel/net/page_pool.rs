@@ -344,17 +344,32 @@ impl PagePool {
         &self.dev
     }
 
-    /// Takes a buffer from the pool (`page_pool_alloc_netmems`), DMA-mapped
-    /// and synced for the device. `None` when out of memory, or when the
-    /// memory provider has nothing left (devmem: until user space gives
-    /// buffers back); the driver then refills its ring later.
+    /// Takes a buffer from the pool, DMA-mapped and synced for the device.
+    /// `None` when out of memory, or when the memory provider has nothing
+    /// left (devmem: until user space gives buffers back); the driver then
+    /// refills its ring later.
+    ///
+    /// A pool without a memory provider hands out pages
+    /// (`page_pool_alloc_pages`, the entry point that fault injection can
+    /// make fail: `fail_function`, upstream's `pp_alloc_fail.py`); one with
+    /// a provider its `net_iov`s (`page_pool_alloc_netmems`).
     ///
     /// `flags` is `GFP_ATOMIC` (with `__GFP_NOWARN`) in NAPI context,
     /// `GFP_KERNEL` in process context.
     pub fn alloc_netmem(&mut self, flags: Flags) -> Option<Netmem> {
-        // SAFETY: By the type invariants the pool is alive; `&mut self`
-        // makes us its only consumer for this call.
-        let nm = unsafe { bindings::page_pool_alloc_netmems(self.pool.as_ptr(), flags.as_raw()) };
+        let pool = self.pool.as_ptr();
+        // SAFETY: By the type invariants the pool is alive; `mp_ops` is
+        // set in `page_pool_init` and never changes afterwards.
+        let provider = unsafe { !(*pool).mp_ops.is_null() };
+        let nm = if provider {
+            // SAFETY: By the type invariants the pool is alive; `&mut self`
+            // makes us its only consumer for this call.
+            unsafe { bindings::page_pool_alloc_netmems(pool, flags.as_raw()) }
+        } else {
+            // SAFETY: As above. Without a provider every buffer is a page,
+            // and a page's netmem is its address (`page_to_netmem`).
+            unsafe { bindings::page_pool_alloc_pages(pool, flags.as_raw()) as bindings::netmem_ref }
+        };
         if nm == 0 {
             return None;
         }
