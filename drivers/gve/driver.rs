@@ -91,6 +91,16 @@ pub(crate) struct Config {
     /// Interrupt coalescing (ethtool `rx-usecs`, `tx-usecs`): the
     /// device's interrupt intervals; 0 (off) by default.
     pub(crate) coalesce: Coalesce,
+    /// Additional RSS contexts by ID ([`nic::RSS_CONTEXTS`] slots, 0
+    /// unused): the key and table of each, as programmed into the port.
+    pub(crate) rss_ctx: KVec<Option<RssCtx>>,
+}
+
+/// An additional RSS context's key and indirection table.
+#[derive(Clone, Copy)]
+pub(crate) struct RssCtx {
+    pub(crate) key: [u8; RSS_KEY_LEN],
+    pub(crate) indir: [u32; RSS_INDIR_LEN],
 }
 
 impl Config {
@@ -101,6 +111,7 @@ impl Config {
             rss_indir: [0; RSS_INDIR_LEN],
             rules: KVec::from_elem(None, MAX_FLOW_RULES, GFP_KERNEL)?,
             coalesce: Coalesce::default(),
+            rss_ctx: KVec::from_elem(None, nic::RSS_CONTEXTS, GFP_KERNEL)?,
         };
         cfg.default_indir(nq);
         Ok(cfg)
@@ -119,17 +130,23 @@ impl Config {
     }
 }
 
+/// An indirection table as the port takes it (`EINVAL` for a queue number
+/// it cannot hold).
+pub(crate) fn port_table(indir: &[u32; RSS_INDIR_LEN]) -> Result<[u16; RSS_INDIR_LEN]> {
+    let mut table = [0u16; RSS_INDIR_LEN];
+    for (d, s) in table.iter_mut().zip(indir.iter()) {
+        *d = u16::try_from(*s).map_err(|_| EINVAL)?;
+    }
+    Ok(table)
+}
+
 /// Programs an RSS key and table into the port.
 pub(crate) fn program_rss(
     port: &dyn Port,
     key: &[u8; RSS_KEY_LEN],
     indir: &[u32; RSS_INDIR_LEN],
 ) -> Result {
-    let mut table = [0u16; RSS_INDIR_LEN];
-    for (d, s) in table.iter_mut().zip(indir.iter()) {
-        *d = u16::try_from(*s).map_err(|_| EINVAL)?;
-    }
-    port.set_rss(key, &table)
+    port.set_rss(key, &port_table(indir)?)
 }
 
 impl Priv {

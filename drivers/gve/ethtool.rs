@@ -10,18 +10,27 @@
 //! the device is up restarts it (stop, new queue count, open), as upstream
 //! gve does; if the restart fails the old count is restored.
 //!
+//! RSS: the main context (`ethtool -x/-X`) and additional contexts 1 to
+//! [`RSS_CONTEXTS`]` - 1` (`ethtool -X dev context new`), each with its
+//! own Toeplitz key and indirection table, which ntuple rules steer flows
+//! to (`ethtool -N ... context N`). A new context spreads over the queues
+//! in use and takes the main context's key unless told otherwise; deleting
+//! a context deletes the rules that steer to it.
+//!
 //! Coalescing is GVE DQO's: `rx-usecs` and `tx-usecs` are the interrupt
 //! intervals of every rx and every tx vector (at most [`MAX_ITR_USECS`];
 //! 0, the default, raises an interrupt per completion); they apply at once,
 //! up or down.
 
-use crate::driver::{program_rss, GveNetdev, Priv};
-use crate::emu::nic::{MAX_FLOW_RULES, MAX_ITR_USECS, MAX_QUEUES, RSS_INDIR_LEN, RSS_KEY_LEN};
+use crate::driver::{port_table, program_rss, GveNetdev, Priv, RssCtx};
+use crate::emu::nic::{
+    RuleDest, MAX_FLOW_RULES, MAX_ITR_USECS, MAX_QUEUES, RSS_CONTEXTS, RSS_INDIR_LEN, RSS_KEY_LEN,
+};
 use crate::queue::{QueueStats, RX_BUFS, TX_SLOTS};
 use kernel::c_str;
 use kernel::net::ethtool::{
     Channels, Coalesce, DrvInfo, EthtoolOps, FlowRule, RingParam, RssHashFunc, RuleLocation,
-    RuleLocs, RxAction, RxfhGet, RxfhSet, Strings, TcpDataSplit,
+    RuleLocs, RxAction, RxfhContext, RxfhGet, RxfhSet, Strings, TcpDataSplit,
 };
 use kernel::net::mp::ExtAck;
 use kernel::net::netdev::{self, Device, Features};
@@ -68,12 +77,44 @@ fn set_queue_count(dev: &Device<GveNetdev>, rtnl: &Rtnl, n: u32) -> Result {
     Ok(())
 }
 
+/// The slot of RSS context `id`: `EINVAL` for 0 (the main context) and
+/// IDs the device does not have (the core allocates below
+/// [`RSS_CONTEXTS`]).
+fn ctx_slot(id: u32, extack: &ExtAck<'_>) -> Result<usize> {
+    if id == 0 || id as usize >= RSS_CONTEXTS {
+        extack.set_msg(c_str!("RSS context ID out of the device's range"));
+        return Err(EINVAL);
+    }
+    Ok(id as usize)
+}
+
+/// Applies the key and table of a context request to `c`; the core has
+/// checked the sizes and that the table names only queues in use.
+fn apply_rxfh(c: &mut RssCtx, rss: &RxfhSet<'_>, nq: u32, extack: &ExtAck<'_>) -> Result {
+    if let Some(k) = rss.key {
+        if k.len() != RSS_KEY_LEN {
+            extack.set_msg(c_str!("RSS key of the wrong size"));
+            return Err(EINVAL);
+        }
+        c.key.copy_from_slice(k);
+    }
+    if let Some(indir) = rss.indir {
+        if indir.len() != RSS_INDIR_LEN || indir.iter().any(|&q| q >= nq) {
+            extack.set_msg(c_str!("indirection table names a queue not in use"));
+            return Err(EINVAL);
+        }
+        c.indir.copy_from_slice(indir);
+    }
+    Ok(())
+}
+
 #[vtable]
 impl EthtoolOps for GveNetdev {
     const TCP_DATA_SPLIT: bool = true;
     const RSS_KEY_SIZE: u32 = RSS_KEY_LEN as u32;
     const RSS_INDIR_SIZE: u32 = RSS_INDIR_LEN as u32;
     const NTUPLE_RULES: u32 = MAX_FLOW_RULES as u32;
+    const RSS_CONTEXTS: u32 = RSS_CONTEXTS as u32;
 
     fn get_drvinfo(_dev: &Device<Self>, info: &mut DrvInfo) {
         info.set_driver(c_str!("gve_rs"));
@@ -226,6 +267,83 @@ impl EthtoolOps for GveNetdev {
         Ok(())
     }
 
+    fn create_rxfh_context(
+        dev: &Device<Self>,
+        id: u32,
+        rss: &RxfhSet<'_>,
+        ctx: &mut RxfhContext<'_>,
+        extack: &ExtAck<'_>,
+    ) -> Result<RssHashFunc> {
+        if rss.hfunc.is_some_and(|h| h != RssHashFunc::Toeplitz) {
+            extack.set_msg(c_str!("the device hashes with Toeplitz only"));
+            return Err(EOPNOTSUPP);
+        }
+        let slot = ctx_slot(id, extack)?;
+        let nq = dev.real_num_rx_queues();
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        let mut c = RssCtx {
+            key: cfg.rss_key,
+            indir: [0; RSS_INDIR_LEN],
+        };
+        for (i, e) in c.indir.iter_mut().enumerate() {
+            *e = (i as u32).checked_rem(nq).unwrap_or(0);
+        }
+        apply_rxfh(&mut c, rss, nq, extack)?;
+        p.port
+            .set_rss_context(slot as u16, &c.key, &port_table(&c.indir)?)?;
+        cfg.rss_ctx[slot] = Some(c);
+        // What the core reports for the context from now on.
+        ctx.indir_mut().copy_from_slice(&c.indir);
+        ctx.key_mut().copy_from_slice(&c.key);
+        Ok(RssHashFunc::Toeplitz)
+    }
+
+    fn modify_rxfh_context(
+        dev: &Device<Self>,
+        id: u32,
+        rss: &RxfhSet<'_>,
+        extack: &ExtAck<'_>,
+    ) -> Result {
+        if rss.hfunc.is_some_and(|h| h != RssHashFunc::Toeplitz) {
+            extack.set_msg(c_str!("the device hashes with Toeplitz only"));
+            return Err(EOPNOTSUPP);
+        }
+        let slot = ctx_slot(id, extack)?;
+        let nq = dev.real_num_rx_queues();
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        let Some(mut c) = cfg.rss_ctx[slot] else {
+            extack.set_msg(c_str!("no such RSS context"));
+            return Err(ENOENT);
+        };
+        apply_rxfh(&mut c, rss, nq, extack)?;
+        p.port
+            .set_rss_context(slot as u16, &c.key, &port_table(&c.indir)?)?;
+        cfg.rss_ctx[slot] = Some(c);
+        Ok(())
+    }
+
+    fn remove_rxfh_context(dev: &Device<Self>, id: u32, extack: &ExtAck<'_>) -> Result {
+        let slot = ctx_slot(id, extack)?;
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        if cfg.rss_ctx[slot].is_none() {
+            extack.set_msg(c_str!("no such RSS context"));
+            return Err(ENOENT);
+        }
+        // The rules steering to the context go with it.
+        for (loc, r) in cfg.rules.iter_mut().enumerate() {
+            if r.is_some_and(|r| r.action == RxAction::Context(id)) {
+                *r = None;
+                let _ = p.port.del_flow_rule(loc as u32);
+            }
+        }
+        p.port.del_rss_context(slot as u16)?;
+        cfg.rss_ctx[slot] = None;
+        Ok(())
+    }
+
     fn rule_count(dev: &Device<Self>) -> u32 {
         dev.data().cfg.lock().rules.iter().flatten().count() as u32
     }
@@ -254,21 +372,26 @@ impl EthtoolOps for GveNetdev {
         if !dev.features().contains(Features::NTUPLE) {
             return Err(EOPNOTSUPP);
         }
-        let q = match rule.action {
-            RxAction::Queue(q) if q < dev.real_num_rx_queues() => q as u16,
+        let p = dev.data();
+        let mut cfg = p.cfg.lock();
+        let dest = match rule.action {
+            RxAction::Queue(q) if q < dev.real_num_rx_queues() => RuleDest::Queue(q as u16),
             RxAction::Queue(_) => return Err(EINVAL),
             // The device cannot drop by rule.
             RxAction::Drop => return Err(EOPNOTSUPP),
+            // Only to a context that exists.
+            RxAction::Context(c) => match cfg.rss_ctx.get(c as usize) {
+                Some(Some(_)) => RuleDest::Context(c as u16),
+                _ => return Err(ENOENT),
+            },
         };
-        let p = dev.data();
-        let mut cfg = p.cfg.lock();
         let loc = match loc {
             RuleLocation::At(l) if (l as usize) < MAX_FLOW_RULES => l as usize,
             RuleLocation::At(_) => return Err(EINVAL),
             // The lowest free location: it matches before the others.
             RuleLocation::Any => cfg.rules.iter().position(Option::is_none).ok_or(ENOSPC)?,
         };
-        p.port.set_flow_rule(loc as u32, &rule.spec, q)?;
+        p.port.set_flow_rule(loc as u32, &rule.spec, dest)?;
         cfg.rules[loc] = Some(*rule);
         Ok(loc as u32)
     }

@@ -37,6 +37,19 @@ pub(crate) const RSS_INDIR_LEN: usize = 128;
 pub(crate) const MAX_ITR_USECS: u32 = 8190;
 /// Flow steering rule locations (0..`MAX_FLOW_RULES`).
 pub(crate) const MAX_FLOW_RULES: usize = 64;
+/// RSS contexts of a port: 0 is the main one (what frames no rule steers
+/// use), 1..`RSS_CONTEXTS` are additional ones, each with its own key and
+/// indirection table, that flow rules steer to.
+pub(crate) const RSS_CONTEXTS: usize = 16;
+
+/// Where a flow rule sends matching frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RuleDest {
+    /// This rx queue.
+    Queue(u16),
+    /// The queue this additional RSS context's key and table pick.
+    Context(u16),
+}
 /// The RSS key the device starts with, which the driver keeps by default:
 /// the key of the Microsoft RSS verification suite.
 pub(crate) const DEFAULT_RSS_KEY: [u8; RSS_KEY_LEN] = [
@@ -176,8 +189,20 @@ pub(crate) trait Port: Send + Sync {
     fn set_mtu(&self, mtu: u32) -> Result;
     /// Sets the RSS key and indirection table.
     fn set_rss(&self, key: &[u8; RSS_KEY_LEN], indir: &[u16; RSS_INDIR_LEN]) -> Result;
-    /// Installs flow steering rule `loc` sending matching frames to `queue`.
-    fn set_flow_rule(&self, loc: u32, spec: &FlowSpec, queue: u16) -> Result;
+    /// Sets additional RSS context `ctx` (1..[`RSS_CONTEXTS`]): its key and
+    /// indirection table (creating it, or replacing them).
+    fn set_rss_context(
+        &self,
+        ctx: u16,
+        key: &[u8; RSS_KEY_LEN],
+        indir: &[u16; RSS_INDIR_LEN],
+    ) -> Result;
+    /// Removes additional RSS context `ctx`; `EBUSY` while a flow rule
+    /// steers to it.
+    fn del_rss_context(&self, ctx: u16) -> Result;
+    /// Installs flow steering rule `loc` sending matching frames to `dest`
+    /// (`ENOENT` for an RSS context that does not exist).
+    fn set_flow_rule(&self, loc: u32, spec: &FlowSpec, dest: RuleDest) -> Result;
     /// Removes flow steering rule `loc`.
     fn del_flow_rule(&self, loc: u32) -> Result;
     /// Stops and forgets the buffers of rx queue `q` only (queue restart).

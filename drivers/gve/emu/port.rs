@@ -39,6 +39,13 @@ struct RxQueue {
     running: bool,
 }
 
+/// An additional RSS context's hash key and indirection table.
+#[derive(Clone, Copy)]
+struct RssContext {
+    key: [u8; RSS_KEY_LEN],
+    indir: [u16; RSS_INDIR_LEN],
+}
+
 struct TxQueue {
     segs: Ring<TxSeg>,
     compl: Ring<TxCompl>,
@@ -75,8 +82,11 @@ struct State {
     mtu: u32,
     key: [u8; RSS_KEY_LEN],
     indir: [u16; RSS_INDIR_LEN],
+    /// Additional RSS contexts (index 0 unused: the main context is
+    /// `key` and `indir`).
+    contexts: KVec<Option<RssContext>>,
     /// Flow rules by location; lower locations match first.
-    rules: [Option<(FlowSpec, u16)>; MAX_RULES],
+    rules: [Option<(FlowSpec, RuleDest)>; MAX_RULES],
     rx: KVec<RxQueue>,
     tx: KVec<TxQueue>,
     irq: Option<Arc<dyn IrqHandler>>,
@@ -162,27 +172,43 @@ impl State {
         }
     }
 
-    /// The rx queue a frame goes to: flow rules first, then RSS.
+    /// The rx queue a frame goes to and its hash: flow rules first (to a
+    /// queue, or to an additional RSS context, which hashes with its own
+    /// key and picks from its own table), then the main RSS context.
     fn classify(&self, flow: Option<&Flow>) -> (u16, u32, bool) {
         let Some(f) = flow else {
             return (0, 0, false);
         };
-        let hash = packet::rss_hash(&self.key, f);
         let rule = self
             .rules
             .iter()
             .flatten()
             .find(|(m, _)| m.matches(f.flow_type, &f.tuple));
-        if let Some((_, q)) = rule {
-            return (*q, hash, true);
-        }
-        let q = self.indir[hash as usize % RSS_INDIR_LEN];
-        (q, hash, true)
+        let (key, indir) = match rule {
+            Some((_, RuleDest::Queue(q))) => {
+                return (*q, packet::rss_hash(&self.key, f), true);
+            }
+            Some((_, RuleDest::Context(c))) => {
+                // A rule only names a context that exists (`set_flow_rule`,
+                // `del_rss_context`).
+                match self.contexts.get(usize::from(*c)).and_then(Option::as_ref) {
+                    Some(ctx) => (&ctx.key, &ctx.indir),
+                    None => (&self.key, &self.indir),
+                }
+            }
+            None => (&self.key, &self.indir),
+        };
+        let hash = packet::rss_hash(key, f);
+        (indir[hash as usize % RSS_INDIR_LEN], hash, true)
     }
 }
 
 impl EmuPort {
     fn new(mac: [u8; 6]) -> Result<Arc<Dev>> {
+        let mut contexts = KVec::with_capacity(RSS_CONTEXTS, GFP_KERNEL)?;
+        for _ in 0..RSS_CONTEXTS {
+            contexts.push(None, GFP_KERNEL)?;
+        }
         let mut indir = [0u16; RSS_INDIR_LEN];
         for (i, e) in indir.iter_mut().enumerate() {
             *e = (i % MAX_QUEUES) as u16;
@@ -198,6 +224,7 @@ impl EmuPort {
                     mtu: 1500,
                     key: DEFAULT_RSS_KEY,
                     indir,
+                    contexts,
                     rules: [None; MAX_RULES],
                     rx: KVec::new(),
                     tx: KVec::new(),
@@ -432,11 +459,59 @@ impl Port for Dev {
         Ok(())
     }
 
-    fn set_flow_rule(&self, loc: u32, spec: &FlowSpec, queue: u16) -> Result {
-        if usize::from(queue) >= MAX_QUEUES || loc as usize >= MAX_RULES {
+    fn set_rss_context(
+        &self,
+        ctx: u16,
+        key: &[u8; RSS_KEY_LEN],
+        indir: &[u16; RSS_INDIR_LEN],
+    ) -> Result {
+        if ctx == 0 || indir.iter().any(|&q| usize::from(q) >= MAX_QUEUES) {
             return Err(EINVAL);
         }
-        self.state.lock().rules[loc as usize] = Some((*spec, queue));
+        let mut st = self.state.lock();
+        let slot = st.contexts.get_mut(usize::from(ctx)).ok_or(EINVAL)?;
+        *slot = Some(RssContext {
+            key: *key,
+            indir: *indir,
+        });
+        Ok(())
+    }
+
+    fn del_rss_context(&self, ctx: u16) -> Result {
+        let mut st = self.state.lock();
+        if ctx == 0 || usize::from(ctx) >= RSS_CONTEXTS {
+            return Err(EINVAL);
+        }
+        let used = st
+            .rules
+            .iter()
+            .flatten()
+            .any(|(_, d)| *d == RuleDest::Context(ctx));
+        if used {
+            return Err(EBUSY);
+        }
+        st.contexts[usize::from(ctx)]
+            .take()
+            .map(|_| ())
+            .ok_or(ENOENT)
+    }
+
+    fn set_flow_rule(&self, loc: u32, spec: &FlowSpec, dest: RuleDest) -> Result {
+        if loc as usize >= MAX_RULES {
+            return Err(EINVAL);
+        }
+        let mut st = self.state.lock();
+        match dest {
+            RuleDest::Queue(q) if usize::from(q) >= MAX_QUEUES => return Err(EINVAL),
+            RuleDest::Context(c) => {
+                let exists = st.contexts.get(usize::from(c)).is_some_and(Option::is_some);
+                if !exists {
+                    return Err(ENOENT);
+                }
+            }
+            RuleDest::Queue(_) => {}
+        }
+        st.rules[loc as usize] = Some((*spec, dest));
         Ok(())
     }
 
