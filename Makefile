@@ -9,6 +9,7 @@
 #   make setup    Debian packages + pinned bindgen-cli (idempotent)
 #   make kernel   unpack/patch/configure/build the kernel in the cache
 #   make ncdevmem build upstream's ncdevmem selftest binary in the cache
+#   make drv-tests build what upstream's driver selftests need (csum)
 #   make vm [CMD='...']  boot the kernel; run CMD, or give a shell
 #   make bench [QUICK=1] measure devmem vs copy receive (tools/net/devmem-rx)
 #                 in the VM; results in bench-results/
@@ -29,7 +30,7 @@ SHELL := /bin/bash
 S := $(CURDIR)/scripts
 export DEVMEM_CACHE JOBS DEVMEM_ACCEL DEVMEM_VM_MEM TESTS QUICK CORE
 
-.PHONY: all run test setup kernel ncdevmem vm clippy patches-check fresh-check bench
+.PHONY: all run test setup kernel ncdevmem drv-tests vm clippy patches-check fresh-check bench
 
 all: test
 
@@ -43,13 +44,16 @@ ncdevmem: setup
 	@$(S)/kernel.sh tree
 	@$(S)/ncdevmem.sh
 
+drv-tests: ncdevmem
+	@$(S)/drv-tests.sh
+
 clippy: setup
 	@$(S)/kernel.sh clippy
 
 patches-check: setup
 	@$(S)/kernel.sh patches-check
 
-vm: kernel ncdevmem
+vm: kernel ncdevmem drv-tests
 	@$(S)/vm.sh $(if $(CMD),-t $(or $(TIMEOUT),1800) '$(CMD)')
 
 run:

@@ -17,12 +17,14 @@ SUDO=
 # kernel build dependencies, QEMU and the guest's user land (the guest sees
 # the host's root file system read-only, so its tools are installed here);
 # cargo for tools/net/devmem-rx, matplotlib for `make bench`'s plots and
-# perf for its profiles (BENCH_PERF=1; Debian 12's perf reads 6.12's data).
+# perf for its profiles (BENCH_PERF=1; Debian 12's perf reads 6.12's data);
+# iperf3 and netsniff-ng (mausezahn) for upstream's driver selftests
+# (drivers/net: lib/py/load.py's traffic generator, the shell libraries).
 PKGS="ca-certificates linux-source-6.12 rustc-web rust-web-src rust-web-clippy rustfmt-web
       libclang-dev build-essential flex bison bc libelf-dev libssl-dev cpio
       xz-utils kmod python3 python3-yaml python3-jsonschema libmnl-dev qemu-system-x86
       iproute2 iputils-ping socat ethtool busybox-static procps rsync
-      cargo-web python3-matplotlib linux-perf"
+      cargo-web python3-matplotlib linux-perf iperf3 netsniff-ng"
 
 missing=
 for p in $PKGS; do

@@ -37,7 +37,10 @@ for t in "${tests[@]}"; do
 	n=$((n + 1))
 	echo "# selftests: devmem-rs: $t"
 	log=$(mktemp)
-	timeout --foreground -k 10 "$tmo" "./$t" 2>&1 | tee "$log" | sed 's/^/# /'
+	# A longer limit for one program: "timeout.NAME=SECONDS" in settings
+	# (KSFT_TIMEOUT still overrides every limit).
+	t_tmo=${KSFT_TIMEOUT:-$(sed -n "s/^timeout\.$t=//p" settings 2>/dev/null)}
+	timeout --foreground -k 10 "${t_tmo:-$tmo}" "./$t" 2>&1 | tee "$log" | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	[ -z "$outdir" ] || cp "$log" "$outdir/$t.tap"
 	rm -f "$log"
