@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Upstream's own driver selftests against gve_rs, "HW mode".
+
+Runs 6.12's tools/testing/selftests/drivers/net/{ping,queues,stats}.py and
+drivers/net/hw/{csum,pp_alloc_fail,rss_ctx}.py from the kernel tree (KSRC),
+unmodified, the way tools/testing/selftests/drivers/net/README.rst says to
+run them against a real NIC: port 0's netdev is NETIF in this namespace,
+port 1's netdev is moved into a namespace that is the `netns` remote, both
+with IPv4 and IPv6 addresses, all of it passed in the environment that
+lib/py/env.py reads (NETIF, LOCAL_V4/V6, REMOTE_V4/V6, REMOTE_TYPE,
+REMOTE_ARGS).
+
+Each upstream case becomes one KTAP line here (its own output nested
+below as comments):
+- pass: ok;
+- a skip (or upstream's XFAIL) is reported as such only when it is on the
+  list below of features this device cannot have, else it fails;
+- a failure fails, except a failure of a check on the list of timing
+  checks that TCG cannot meet (KNOWN_SLOW): that is reported as XFAIL with
+  upstream's own failure message, never as a pass.
+The program fails on any upstream failure, unexpected skip, or upstream
+program that does not report every one of its cases.
+
+Needs KSRC; ethtool >= 6.7 (make setup's trixie ethtool, put first in
+PATH), iperf3, socat and the csum helper built by scripts/drv-tests.sh.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+from devmem_rs import (HERE, KSRC, YnlFamily, ethtool, port_netdev, sh, skip_without_ports, spec,
+                       wait_ports)
+
+NS = "drv-remote"
+LOCAL_V4, REMOTE_V4 = "198.18.60.1", "198.18.60.2"
+LOCAL_V6, REMOTE_V6 = "fd00:60::1", "fd00:60::2"
+TESTS = ["ping.py", "queues.py", "stats.py",
+         "hw/csum.py", "hw/pp_alloc_fail.py", "hw/rss_ctx.py"]
+# Per upstream program, seconds (rss_ctx.py runs ~25 iperf3 phases).
+TIMEOUT = {"hw/rss_ctx.py": 1500, "hw/pp_alloc_fail.py": 300}
+
+# Skips (and upstream XFAILs) allowed: the feature cannot apply to this
+# device. (program, case) -> regex the reason must match.
+ALLOWED_SKIPS = {
+    # No link layer to negotiate: no pause frames, no FEC.
+    ("stats", "check_pause"): r"pause not supported by the device",
+    ("stats", "check_fec"): r"FEC not supported by the device",
+    # 32 contexts of 2 queues need 66 queues; the device has 16.
+    ("rss_ctx", "test_rss_context32"): r"Not enough queues for the test",
+}
+
+# Timing checks TCG cannot meet: (program, case) -> (regex of upstream's
+# failure message, why).
+KNOWN_SLOW = {
+    ("rss_ctx", "test_hitless_key_update"): (
+        r"Check failed \S+ >= 0\.2",
+        "ethtool -X hkey under 16 iperf3 streams within 200 ms: the guest is "
+        "emulated (TCG) and shares 2 host cores"),
+    ("pp_alloc_fail", "test_pp_alloc"): (
+        r"Traffic seems low",
+        "wants >= 15000 rx packets/s from iperf3; the emulated pair under TCG "
+        "carries about 4000-6000"),
+}
+
+RESULT = re.compile(r"^(not )?ok (\d+) (\S+?)\.(\S+)(?: # (\w+)(?: (.*))?)?$")
+PLAN = re.compile(r"^1\.\.(\d+)$")
+
+
+def setup():
+    """Port 0 here (NETIF), port 1 in namespace NS; addresses, up."""
+    a, b = port_netdev(0), port_netdev(1)
+    sh(f"ip netns add {NS}")
+    sh(f"ip link set {b} netns {NS}")
+    # stats.py's check_down takes NETIF down and up: keep the static IPv6
+    # address across that (by default the kernel flushes it on down).
+    sh(f"sysctl -qw net.ipv6.conf.{a}.keep_addr_on_down=1")
+    sh(f"ip addr add {LOCAL_V4}/24 dev {a}")
+    sh(f"ip addr add {LOCAL_V6}/64 dev {a} nodad")
+    sh(f"ip link set {a} up")
+    sh(f"ip -n {NS} addr add {REMOTE_V4}/24 dev {b}")
+    sh(f"ip -n {NS} addr add {REMOTE_V6}/64 dev {b} nodad")
+    sh(f"ip -n {NS} link set {b} up")
+    sh(f"ip netns exec {NS} ip link set lo up")
+    # Both ends reachable (ARP/ND done) before the first test.
+    for _ in range(50):
+        if subprocess.run(f"ping -c1 -W1 {REMOTE_V4} && ping -c1 -W1 {REMOTE_V6}", shell=True,
+                          capture_output=True, check=False).returncode == 0:
+            return a
+        time.sleep(0.2)
+    raise RuntimeError("the remote end does not answer ping")
+
+
+def teardown(a):
+    subprocess.run(f"ip addr flush dev {a}", shell=True, check=False)
+    subprocess.run(f"ip netns del {NS}", shell=True, check=False)
+    if not wait_ports():
+        print("# the port did not come back from the namespace")
+
+
+# 6.12.117's hw/csum.py uses cfg.remote_ifname, which its lib/py/env.py
+# does not define (mainline's env.py sets it in NetDrvEpEnv.__init__ from
+# resolve_remote_ifc(), added after 6.12): as is, every csum case fails
+# with AttributeError on any device. The programs run through this
+# launcher, which gives NetDrvEpEnv that attribute, resolved as mainline's
+# resolve_remote_ifc() does, and changes nothing else; the test files and
+# the library are run as they are.
+LAUNCHER = r"""
+import os, runpy, sys
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))
+from lib.py import NetDrvEpEnv, ip
+
+
+def remote_ifname(self):
+    v4 = v6 = None
+    if self.remote_v4:
+        v4 = ip("addr show to " + self.remote_v4, json=True, host=self.remote)
+    if self.remote_v6:
+        v6 = ip("addr show to " + self.remote_v6, json=True, host=self.remote)
+    if v4 and v6 and v4[0]["ifname"] != v6[0]["ifname"]:
+        raise Exception("Can't resolve remote interface name, v4 and v6 don't match")
+    if (v4 and len(v4) > 1) or (v6 and len(v6) > 1):
+        raise Exception("Can't resolve remote interface name, multiple interfaces match")
+    return v6[0]["ifname"] if v6 else v4[0]["ifname"]
+
+
+if not hasattr(NetDrvEpEnv, "remote_ifname"):
+    NetDrvEpEnv.remote_ifname = property(remote_ifname)
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def run_upstream(path, env, timeout):
+    """Runs one upstream program (killed after TIMEOUT seconds); returns
+    (cases, plan, exit status or None if killed), cases being
+    [(ok, prog, case, directive, reason, output lines)]."""
+    cases, lines, plan = [], [], None
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, path], env=env,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=os.path.dirname(path))
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    for line in proc.stdout:
+        line = line.rstrip("\n")
+        print(f"#   {line}")
+        m = RESULT.match(line)
+        if m:
+            cases.append((m.group(1) is None, m.group(3), m.group(4), m.group(5) or "",
+                          m.group(6) or "", lines))
+            lines = []
+        elif PLAN.match(line) and plan is None:
+            plan = int(PLAN.match(line).group(1))
+        else:
+            lines.append(line)
+    rc = proc.wait()
+    killed = not killer.is_alive()
+    killer.cancel()
+    return cases, plan, (None if killed else rc)
+
+
+def fail_function(config):
+    base = "/sys/kernel/debug/fail_function"
+    for key, value in config.items():
+        with open(f"{base}/{key}", "w", encoding="ascii") as f:
+            f.write(f"{value}\n")
+
+
+def alloc_fail_injected(a):
+    """What pp_alloc_fail.py sets up, at a rate TCG can show: every 20th
+    page_pool_alloc_pages() fails while a 4 MiB stream from the remote
+    arrives, every byte verified; the driver counts the failures
+    (qstats rx-alloc-fail) and the stream completes."""
+    name = "devmem-rs.pp_alloc_fail_injected"
+    nl = YnlFamily(spec("netdev"))
+    ifindex = int(open(f"/sys/class/net/{a}/ifindex", encoding="ascii").read())
+
+    def fails():
+        return nl.qstats_get({"ifindex": ifindex}, dump=True)[0]["rx-alloc-fail"]
+
+    if not os.path.exists("/sys/kernel/debug/fail_function"):
+        return (False, name, "no /sys/kernel/debug/fail_function (CONFIG_FAIL_FUNCTION)")
+    port, size = 5391, 4 << 20
+    f0 = fails()
+    srv = subprocess.Popen([sys.executable, f"{HERE}/tcp_pattern.py", "server", LOCAL_V4,
+                            str(port), str(size)])
+    try:
+        time.sleep(0.5)
+        with open("/sys/kernel/debug/fail_function/inject", "w", encoding="ascii") as f:
+            f.write("page_pool_alloc_pages\n")
+        fail_function({"verbose": 0, "interval": 20, "probability": 100, "times": -1})
+        subprocess.run(f"ip netns exec {NS} {sys.executable} {HERE}/tcp_pattern.py client "
+                       f"{LOCAL_V4} {port} {size}", shell=True, check=True, timeout=300)
+    finally:
+        with open("/sys/kernel/debug/fail_function/inject", "w", encoding="ascii") as f:
+            f.write("\n")
+        fail_function({"probability": 0, "times": 0})
+    rc = srv.wait(timeout=120)
+    n = fails() - f0
+    print(f"# {name}: {n} allocation failures counted, stream exit {rc}")
+    if rc != 0:
+        return (False, name, f"stream not verified (exit {rc})")
+    if n < 1:
+        return (False, name, "no rx-alloc-fail counted")
+    return (True, name, "")
+
+
+def main():
+    skip_without_ports()
+    tdir = os.path.join(KSRC, "tools/testing/selftests/drivers/net")
+    # env.py reads a net.config next to the tests first: there must be none.
+    for d in (tdir, os.path.join(tdir, "hw")):
+        if os.path.exists(os.path.join(d, "net.config")):
+            print(f"1..0 # SKIP {d}/net.config exists: it would override our environment")
+            sys.exit(4)
+    eth = ethtool()
+    if not eth:
+        print("1..0 # SKIP no ethtool >= 6.7 (make setup)")
+        sys.exit(4)
+    a = setup()
+    env = dict(os.environ)
+    env.update({
+        "NETIF": a, "LOCAL_V4": LOCAL_V4, "LOCAL_V6": LOCAL_V6,
+        "REMOTE_V4": REMOTE_V4, "REMOTE_V6": REMOTE_V6,
+        "REMOTE_TYPE": "netns", "REMOTE_ARGS": NS,
+        # The trixie ethtool (netlink, JSON output, tcp-data-split) first.
+        "PATH": os.path.dirname(eth) + ":" + env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "PYTHONUNBUFFERED": "1",
+    })
+    results = []
+    try:
+        for t in TESTS:
+            path = os.path.join(tdir, t)
+            t0 = time.monotonic()
+            print(f"# {t}: {path}")
+            cases, plan, rc = run_upstream(path, env, TIMEOUT.get(t, 300))
+            secs = time.monotonic() - t0
+            print(f"# {t}: exit {rc}, {len(cases)} cases in {secs:.0f} s")
+            prog = os.path.splitext(os.path.basename(t))[0]
+            for ok, p, case, directive, reason, out in cases:
+                results.append(judge(prog, case, ok, directive, reason, out))
+            # 0, or 1 for the failures (or XFAILs) reported above.
+            if rc not in (0, 1) or plan is None or len(cases) != plan:
+                results.append((False, f"{prog}: every case reported",
+                                f"exit {rc}, plan {plan}, {len(cases)} results"))
+        results.append(alloc_fail_injected(a))
+    finally:
+        teardown(a)
+
+    print("1.." + str(len(results)))
+    for i, (ok, name, comment) in enumerate(results, 1):
+        print(f"{'' if ok else 'not '}ok {i} {name}" + (f" # {comment}" if comment else ""))
+    failed = sum(1 for ok, _, _ in results if not ok)
+    print(f"# upstream driver tests: {len(results)} results, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+def judge(prog, case, ok, directive, reason, out):
+    """(ok, name, comment) of one upstream case."""
+    name = f"{prog}.{case}"
+    if not ok:
+        slow = KNOWN_SLOW.get((prog, case))
+        text = "\n".join(out)
+        if slow and directive == "" and re.search(slow[0], text):
+            msg = re.search(slow[0] + r".*", text).group(0)
+            return (True, name, f"XFAIL {slow[1]} (upstream: {msg.strip()})")
+        fail = [l for l in out if "Check failed" in l or "Exception|" in l]
+        return (False, name, (fail[-1].lstrip("# ") if fail else "failed")[:200])
+    if directive in ("SKIP", "XFAIL"):
+        allowed = ALLOWED_SKIPS.get((prog, case))
+        if allowed and re.search(allowed, reason):
+            return (True, name, f"SKIP {reason}")
+        return (False, name, f"unexpected {directive}: {reason}")
+    return (True, name, "")
+
+
+if __name__ == "__main__":
+    main()
