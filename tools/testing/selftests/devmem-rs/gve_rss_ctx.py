@@ -85,14 +85,21 @@ def queue_of(key, table, sport, dport):
 
 
 CLIENT = r"""
-import socket, sys
+import socket, sys, time
 sys.path.insert(0, sys.argv[1])
 from tcp_pattern import BLOCK
 addr, port, sport, total = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", sport))
-s.connect((addr, port))
+for _ in range(100):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", sport))
+    try:
+        s.connect((addr, port))
+        break
+    except ConnectionRefusedError:
+        # The server is not listening yet (a loaded guest).
+        s.close()
+        time.sleep(0.2)
 sent = 0
 while sent < total:
     n = min(len(BLOCK) - sent % len(BLOCK), total - sent)
@@ -108,9 +115,14 @@ def stream(dport, sport):
     before = rx_packets()
     srv = subprocess.Popen(["ip", "netns", "exec", NSB, sys.executable,
                             f"{HERE}/tcp_pattern.py", "server", IPB, str(dport), str(BYTES)])
-    subprocess.run(f"sleep 0.5; ip netns exec {NSA} {sys.executable} -c '{CLIENT}' {HERE} {IPB} "
-                   f"{dport} {sport} {BYTES}", shell=True, check=True)
-    ksft_eq(srv.wait(timeout=120), 0, "the server verified every byte")
+    try:
+        subprocess.run(f"ip netns exec {NSA} {sys.executable} -c '{CLIENT}' {HERE} {IPB} "
+                       f"{dport} {sport} {BYTES}", shell=True, check=True)
+        ksft_eq(srv.wait(timeout=120), 0, "the server verified every byte")
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
     after = rx_packets()
     return {q: after[q] - before.get(q, 0) for q in after}
 
