@@ -64,7 +64,8 @@ KNOWN_SLOW = {
     ("pp_alloc_fail", "test_pp_alloc"): (
         r"Traffic seems low",
         "wants >= 15000 rx packets/s from iperf3; the emulated pair under TCG "
-        "carries about 4000-6000"),
+        "on a shared 2-core host carries far fewer (upstream's message has the "
+        "count)"),
 }
 
 RESULT = re.compile(r"^(not )?ok (\d+) (\S+?)\.(\S+)(?: # (\w+)(?: (.*))?)?$")
@@ -172,7 +173,7 @@ def fail_function(config):
 
 def alloc_fail_injected(a):
     """What pp_alloc_fail.py sets up, at a rate TCG can show: every 20th
-    page_pool_alloc_pages() fails while a 4 MiB stream from the remote
+    page_pool_alloc_pages() fails while a 1 MiB stream from the remote
     arrives, every byte verified; the driver counts the failures
     (qstats rx-alloc-fail) and the stream completes."""
     name = "devmem-rs.pp_alloc_fail_injected"
@@ -184,7 +185,7 @@ def alloc_fail_injected(a):
 
     if not os.path.exists("/sys/kernel/debug/fail_function"):
         return (False, name, "no /sys/kernel/debug/fail_function (CONFIG_FAIL_FUNCTION)")
-    port, size = 5391, 4 << 20
+    port, size = 5391, 1 << 20
     f0 = fails()
     srv = subprocess.Popen([sys.executable, f"{HERE}/tcp_pattern.py", "server", LOCAL_V4,
                             str(port), str(size)])
