@@ -54,6 +54,9 @@ ALLOWED_SKIPS = {
     ("rss_ctx", "test_rss_context32"): r"Not enough queues for the test",
 }
 
+PKTS_SLOW = ("wants 20000 packets of iperf3 in about 5 s; the emulated pair under TCG "
+             "delivers fewer in that window")
+
 # Timing checks TCG cannot meet: (program, case) -> (regex of upstream's
 # failure message, why).
 KNOWN_SLOW = {
@@ -61,6 +64,26 @@ KNOWN_SLOW = {
         r"Check failed \S+ >= 0\.2",
         "ethtool -X hkey under 16 iperf3 streams within 200 ms: the guest is "
         "emulated (TCG) and shares 2 host cores"),
+    # Traffic checks that count packets of 16 iperf3 streams received
+    # within upstream's 5 s window (load.py: 20000 wanted, ~4000/s); the
+    # checks of where the packets went (empty queues, noise) still count.
+    ("rss_ctx", "test_rss_key_indir"): (
+        r"Check failed \d+ < (5000|3500) traffic (on main context|distributed)",
+        PKTS_SLOW),
+    ("rss_ctx", "test_rss_queue_reconfigure"): (
+        r"Check failed \d+ < 20000 traffic on", PKTS_SLOW),
+    ("rss_ctx", "test_rss_context"): (r"Check failed \d+ < 20000 traffic on", PKTS_SLOW),
+    ("rss_ctx", "test_rss_context4"): (r"Check failed \d+ < 20000 traffic on", PKTS_SLOW),
+    ("rss_ctx", "test_rss_context4_create_with_cfg"): (
+        r"Check failed \d+ < 20000 traffic on", PKTS_SLOW),
+    ("rss_ctx", "test_rss_context_queue_reconfigure"): (
+        r"Check failed \d+ < 20000 traffic on", PKTS_SLOW),
+    ("rss_ctx", "test_rss_context_out_of_order"): (
+        r"Check failed \d+ < 20000 traffic on", PKTS_SLOW),
+    ("rss_ctx", "test_rss_context_overlap"): (
+        r"Check failed \d+ < (20000|7000) traffic on (main|extra) context", PKTS_SLOW),
+    ("rss_ctx", "test_rss_context_overlap2"): (
+        r"Check failed \d+ < (20000|7000) traffic on (main|extra) context", PKTS_SLOW),
     ("pp_alloc_fail", "test_pp_alloc"): (
         r"Traffic seems low",
         "wants >= 15000 rx packets/s from iperf3; the emulated pair under TCG "
@@ -264,13 +287,18 @@ def judge(prog, case, ok, directive, reason, out):
     """(ok, name, comment) of one upstream case."""
     name = f"{prog}.{case}"
     if not ok:
+        # What failed: each failed check, and the exception that ended the
+        # case (the last line of its traceback).
+        fails = [l for l in out if "Check failed" in l]
+        exc = [l for l in out if "Exception|" in l and l.split("Exception|", 1)[1].strip()]
+        if exc:
+            fails.append(exc[-1])
         slow = KNOWN_SLOW.get((prog, case))
-        text = "\n".join(out)
-        if slow and directive == "" and re.search(slow[0], text):
-            msg = re.search(slow[0] + r".*", text).group(0)
-            return (True, name, f"XFAIL {slow[1]} (upstream: {msg.strip()})")
-        fail = [l for l in out if "Check failed" in l or "Exception|" in l]
-        return (False, name, (fail[-1].lstrip("# ") if fail else "failed")[:200])
+        # Known slow only when every failure is that timing check.
+        if slow and directive == "" and fails and all(re.search(slow[0], l) for l in fails):
+            msgs = "; ".join(re.search(slow[0] + r".*", l).group(0).strip() for l in fails)
+            return (True, name, f"XFAIL {slow[1]} (upstream: {msgs})"[:400])
+        return (False, name, (fails[-1].lstrip("# ") if fails else "failed")[:200])
     if directive in ("SKIP", "XFAIL"):
         allowed = ALLOWED_SKIPS.get((prog, case))
         if allowed and re.search(allowed, reason):
