@@ -28,6 +28,7 @@ PATH), iperf3, socat and the csum helper built by scripts/drv-tests.sh.
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -164,10 +165,19 @@ def run_upstream(path, env, timeout):
     (cases, plan, exit status or None if killed), cases being
     [(ok, prog, case, directive, reason, output lines)]."""
     cases, lines, plan = [], [], None
+    # Its own process group: on timeout the program and what it started
+    # (iperf3, which holds the output pipe open) are killed together.
     proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, path], env=env,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, cwd=os.path.dirname(path))
-    killer = threading.Timer(timeout, proc.kill)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=os.path.dirname(path), start_new_session=True)
+
+    def kill():
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    killer = threading.Timer(timeout, kill)
     killer.start()
     for line in proc.stdout:
         line = line.rstrip("\n")
