@@ -3,17 +3,19 @@
 //! Device glue: probe, and the net_device operations.
 
 use crate::emu::nic::{
-    self, Port, TxSeg, DEFAULT_RSS_KEY, MAX_FLOW_RULES, MAX_MTU, MAX_QUEUES, RSS_INDIR_LEN,
-    RSS_KEY_LEN,
+    self, Port, TxSeg, TxTso, DEFAULT_RSS_KEY, MAX_FLOW_RULES, MAX_MTU, MAX_QUEUES, RSS_INDIR_LEN,
+    RSS_KEY_LEN, TSO_MAX_SEGS, TSO_MAX_SIZE,
 };
 use crate::queue::{Irq, QueuePoller, QueueStats, Rx};
 use kernel::net::ethtool::{Coalesce, FlowRule, OpsTable};
 use kernel::net::napi::Napi;
-use kernel::net::netdev::{self, Device, Features, Params, Registration, Stats64, TxResult};
+use kernel::net::netdev::{
+    self, Device, Features, Params, Registration, Stats64, TsoMax, TxResult,
+};
 use kernel::net::qstats::{self, RxQueueStats, StatOps, TxQueueStats};
 use kernel::net::queue_mgmt::{self, QueueMgmt};
 use kernel::net::rtnl::Rtnl;
-use kernel::net::skb::{MappedSkb, TxSkb};
+use kernel::net::skb::{GsoKind, MappedSkb, TxSkb};
 use kernel::platform;
 use kernel::prelude::*;
 use kernel::sync::SpinLockBh;
@@ -23,6 +25,17 @@ use kernel::{c_str, new_mutex, new_spinlock_bh};
 
 /// Queues in use when a port is probed.
 const DEFAULT_QUEUES: u16 = 4;
+
+/// What the device offers, all on by default (and each switched with
+/// `ethtool -K`): ntuple steering, rx checksum validation, the RSS hash,
+/// tx checksums, scatter-gather and TCP segmentation (v4 and v6).
+const FEATURES: Features = Features::NTUPLE
+    .union(Features::RXCSUM)
+    .union(Features::RXHASH)
+    .union(Features::HW_CSUM)
+    .union(Features::SG)
+    .union(Features::TSO)
+    .union(Features::TSO6);
 
 /// The driver of the emulated ports.
 pub(crate) struct GveDriver;
@@ -41,10 +54,14 @@ impl platform::Driver for GveDriver {
             max_mtu: MAX_MTU,
             real_queues: DEFAULT_QUEUES.into(),
             queue_mgmt: Some(queue_mgmt::OpsTable::get()),
-            hw_features: Features::NTUPLE | Features::RXCSUM | Features::RXHASH | Features::HW_CSUM,
-            features: Features::NTUPLE | Features::RXCSUM | Features::RXHASH | Features::HW_CSUM,
+            hw_features: FEATURES,
+            features: FEATURES,
             ethtool: Some(OpsTable::get()),
             stat_ops: Some(qstats::OpsTable::get()),
+            tso_max: Some(TsoMax {
+                size: TSO_MAX_SIZE,
+                segs: TSO_MAX_SEGS,
+            }),
         };
         let reg = Registration::new(&params, Priv::new(dev, port.clone()))?;
         Ok(KBox::new(reg, GFP_KERNEL)?)
@@ -260,13 +277,29 @@ impl netdev::Driver for GveNetdev {
             return TxResult::Ok;
         };
         let poller = napi.data();
-        // Only with `HW_CSUM` on does the stack leave the checksum to us.
+        // Only with `HW_CSUM` on does the stack leave the checksum to us,
+        // only with `TSO`/`TSO6` on the segmentation.
         let csum = skb.csum_partial();
+        let tso = match skb.gso() {
+            None => None,
+            Some(g) if g.kind != GsoKind::Other && g.size > 0 => Some((
+                TxTso {
+                    mss: g.size,
+                    hdr_len: g.hdr_len,
+                },
+                g.segs,
+            )),
+            // Nothing the device can segment (we offer TCP only).
+            Some(_) => {
+                poller.count_tx_drop();
+                return TxResult::Ok;
+            }
+        };
         let Ok(mapped) = MappedSkb::map(skb, &p.dma_dev) else {
             poller.count_tx_drop();
             return TxResult::Ok;
         };
-        poller.xmit(p, mapped, csum);
+        poller.xmit(p, mapped, csum, tso);
         TxResult::Ok
     }
 

@@ -42,7 +42,7 @@ type QueueStat = (&'static str, &'static str, fn(&QueueStats) -> u64);
 
 /// Per-queue statistics, in `ethtool -S` order; names are `rx<q>_packets`
 /// and so on.
-const QUEUE_STATS: [QueueStat; 11] = [
+const QUEUE_STATS: [QueueStat; 14] = [
     ("rx", "packets", |s| s.rx_packets),
     ("rx", "bytes", |s| s.rx_bytes),
     ("rx", "split", |s| s.rx_split),
@@ -53,10 +53,18 @@ const QUEUE_STATS: [QueueStat; 11] = [
     ("tx", "packets", |s| s.tx_packets),
     ("tx", "bytes", |s| s.tx_bytes),
     ("tx", "csum_partial", |s| s.tx_csum_partial),
+    ("tx", "sg_packets", |s| s.tx_sg_packets),
+    ("tx", "tso_packets", |s| s.tx_tso_packets),
+    ("tx", "tso_segments", |s| s.tx_tso_segments),
     ("tx", "interrupts", |s| s.tx_irqs),
 ];
 /// Device statistics after the per-queue ones.
-const DEVICE_STATS: [&str; 3] = ["rx_no_buffer", "dma_errors", "tx_csum_errors"];
+const DEVICE_STATS: [&str; 4] = [
+    "rx_no_buffer",
+    "dma_errors",
+    "tx_csum_errors",
+    "tx_tso_errors",
+];
 
 /// Deletes every ntuple rule (ntuple turned off).
 pub(crate) fn clear_rules(p: &Priv) {
@@ -435,7 +443,12 @@ impl EthtoolOps for GveNetdev {
             }
         }
         let ps = p.port.stats();
-        for v in [ps.rx_no_buffer, ps.dma_errors, ps.tx_csum_errors] {
+        for v in [
+            ps.rx_no_buffer,
+            ps.dma_errors,
+            ps.tx_csum_errors,
+            ps.tx_tso_errors,
+        ] {
             if let Some(d) = out.next() {
                 *d = v;
             }

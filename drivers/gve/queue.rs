@@ -4,7 +4,7 @@
 //! header buffers, the tx queue, and the NAPI poll that serves both.
 
 use crate::driver::{post_seg, GveNetdev, Priv, Queues};
-use crate::emu::nic::{IrqHandler, RxBuf, RxCompl, TxCsum, TxSeg, Vector};
+use crate::emu::nic::{IrqHandler, RxBuf, RxCompl, TxCsum, TxSeg, TxTso, Vector};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::dma::CoherentBuffer;
 use kernel::net::napi::{NapiRef, Poll};
@@ -56,6 +56,13 @@ pub(crate) struct QueueStats {
     pub(crate) tx_dropped: u64,
     /// Frames sent with checksum offload (`CHECKSUM_PARTIAL`).
     pub(crate) tx_csum_partial: u64,
+    /// Frames sent from more than one buffer (scatter-gather: linear part
+    /// and frags).
+    pub(crate) tx_sg_packets: u64,
+    /// Super-frames the device segmented (TSO).
+    pub(crate) tx_tso_packets: u64,
+    /// Segments the stack counted on for them (`gso_segs`).
+    pub(crate) tx_tso_segments: u64,
     /// Interrupts of the queue's tx vector.
     pub(crate) tx_irqs: u64,
 }
@@ -95,6 +102,9 @@ impl QueueStats {
         self.tx_dropped += o.tx_dropped;
         self.rx_irqs += o.rx_irqs;
         self.tx_csum_partial += o.tx_csum_partial;
+        self.tx_sg_packets += o.tx_sg_packets;
+        self.tx_tso_packets += o.tx_tso_packets;
+        self.tx_tso_segments += o.tx_tso_segments;
         self.tx_irqs += o.tx_irqs;
     }
 }
@@ -294,9 +304,17 @@ impl QueuePoller {
         }
     }
 
-    /// Transmits a mapped frame: one segment per mapping; the device fills
-    /// in the checksum `csum` asks for.
-    pub(crate) fn xmit(&self, p: &Priv, skb: MappedSkb, csum: Option<CsumPartial>) {
+    /// Transmits a mapped frame: one segment per mapping (the linear part,
+    /// then each frag); the device fills in the checksum `csum` asks for,
+    /// or segments the frame as `tso` asks (into `segs` segments, as the
+    /// stack counts them).
+    pub(crate) fn xmit(
+        &self,
+        p: &Priv,
+        skb: MappedSkb,
+        csum: Option<CsumPartial>,
+        tso: Option<(TxTso, u32)>,
+    ) {
         let mut tx = self.tx.lock();
         let Some(tag) = tx.free.pop() else {
             drop(tx);
@@ -316,6 +334,7 @@ impl QueuePoller {
                     start: c.start,
                     offset: c.offset,
                 }),
+                tso: tso.map(|(t, _)| t),
             };
             if post_seg(&*p.port, self.q, seg).is_err() {
                 ok = false;
@@ -329,6 +348,11 @@ impl QueuePoller {
             st.tx_packets += 1;
             st.tx_bytes += u64::from(len);
             st.tx_csum_partial += u64::from(csum.is_some());
+            st.tx_sg_packets += u64::from(n > 1);
+            if let Some((_, segs)) = tso {
+                st.tx_tso_packets += 1;
+                st.tx_tso_segments += u64::from(segs);
+            }
         } else {
             tx.free.push(tag);
             drop(tx);

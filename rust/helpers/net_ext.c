@@ -15,6 +15,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sched/task_stack.h>
 #include <linux/skbuff.h>
+#include <linux/tcp.h>
 #include <linux/timer.h>
 #include <net/genetlink.h>
 #include <net/netdev_rx_queue.h>
@@ -299,6 +300,32 @@ bool rust_helper_net_ext_skb_csum_partial(const struct sk_buff *skb, u32 *start,
 		return false;
 	*start = skb_checksum_start_offset(skb);
 	*offset = skb->csum_offset;
+	return true;
+}
+
+/*
+ * The segmentation a GSO @skb asks of the device (kernel::net::skb): its
+ * MSS (@size), its segment count, and for TCP over IPv4 (@ipv 4) or IPv6
+ * (@ipv 6) the bytes of its headers up to the end of the TCP header; @ipv
+ * 0 for any other GSO type. False for a packet that is not GSO. Bitfields
+ * and inline helpers: read in C.
+ */
+bool rust_helper_net_ext_skb_gso(const struct sk_buff *skb, u32 *size, u32 *segs,
+				 u32 *hdr_len, u8 *ipv)
+{
+	const struct skb_shared_info *sh = skb_shinfo(skb);
+
+	if (!skb_is_gso(skb))
+		return false;
+	*size = sh->gso_size;
+	*segs = sh->gso_segs;
+	*hdr_len = 0;
+	*ipv = 0;
+	if (sh->gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6) &&
+	    skb_transport_header_was_set(skb)) {
+		*ipv = sh->gso_type & SKB_GSO_TCPV6 ? 6 : 4;
+		*hdr_len = skb_tcp_all_headers(skb);
+	}
 	return true;
 }
 

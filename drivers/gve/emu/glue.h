@@ -19,5 +19,6 @@ void gve_rs_emu_set_rx_inline(unsigned int bytes);
 /* emu/packet.rs: KUnit cases (kunit.c); true when they pass. */
 bool gve_rs_emu_kunit_parse(void);
 bool gve_rs_emu_kunit_toeplitz(void);
+bool gve_rs_emu_kunit_tso(void);
 
 #endif

@@ -18,9 +18,15 @@ static void gve_rs_emu_test_toeplitz(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, gve_rs_emu_kunit_toeplitz());
 }
 
+static void gve_rs_emu_test_tso(struct kunit *test)
+{
+	KUNIT_EXPECT_TRUE(test, gve_rs_emu_kunit_tso());
+}
+
 static struct kunit_case gve_rs_emu_cases[] = {
 	KUNIT_CASE(gve_rs_emu_test_parse),
 	KUNIT_CASE(gve_rs_emu_test_toeplitz),
+	KUNIT_CASE(gve_rs_emu_test_tso),
 	{}
 };
 

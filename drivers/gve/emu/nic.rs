@@ -109,6 +109,31 @@ pub(crate) struct TxCsum {
     pub(crate) offset: u32,
 }
 
+/// Largest tx frame the device segments (TSO), headers included: GVE's
+/// limit is larger, 64 KiB is what the stack makes without BIG TCP.
+pub(crate) const TSO_MAX_SIZE: u32 = 65536;
+/// Most segments the device makes of one TSO frame.
+pub(crate) const TSO_MAX_SEGS: u32 = 128;
+/// Most header bytes of a TSO frame (Ethernet, IP, TCP with options).
+pub(crate) const TSO_MAX_HDR: u32 = 256;
+
+/// TCP segmentation of a tx frame (GVE DQO's TSO context descriptor): the
+/// device sends the frame's first `hdr_len` bytes (Ethernet, IPv4 or IPv6
+/// without extension headers, TCP) with each `mss` bytes of the rest,
+/// fixing the IP lengths (and IPv4 id and header checksum), the TCP
+/// sequence number, flags (FIN and PSH on the last segment only, CWR on
+/// the first only) and checksum of each. A frame whose headers are not
+/// that, longer than [`TSO_MAX_SIZE`], making more than [`TSO_MAX_SEGS`]
+/// segments or segments larger than the MTU is dropped
+/// ([`PortStats::tx_tso_errors`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TxTso {
+    /// Payload bytes per segment.
+    pub(crate) mss: u32,
+    /// Bytes of headers, up to the end of the TCP header.
+    pub(crate) hdr_len: u32,
+}
+
 /// A tx segment: `len` bytes at DMA address `addr`; `eop` ends the frame.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct TxSeg {
@@ -122,6 +147,9 @@ pub(crate) struct TxSeg {
     pub(crate) tag: u16,
     /// Checksum to fill in; read from the frame's first segment.
     pub(crate) csum: Option<TxCsum>,
+    /// Segmentation (which fills in TCP checksums itself, whatever
+    /// `csum` says); read from the frame's first segment.
+    pub(crate) tso: Option<TxTso>,
 }
 
 /// A tx completion: the frame with `tag` was sent (or dropped on the wire),
@@ -169,6 +197,9 @@ pub(crate) struct PortStats {
     /// Tx frames whose checksum offload pointed past the frame (sent
     /// without the checksum filled in).
     pub(crate) tx_csum_errors: u64,
+    /// Tx frames asking for segmentation the device cannot do (see
+    /// [`TxTso`]), dropped.
+    pub(crate) tx_tso_errors: u64,
 }
 
 /// The register interface of one emulated port.

@@ -10,7 +10,9 @@
 //! rx buffers' DMA addresses and raises the rx queue's interrupt, unless
 //! interrupt moderation defers it to the port's timer (see
 //! [`IrqHandler`]). A tx frame asking for checksum offload gets its
-//! checksum filled in before it goes on the wire. Locks are taken with BH
+//! checksum filled in before it goes on the wire; one asking for TCP
+//! segmentation ([`TxTso`]) goes as its segments, each with its headers
+//! fixed and its checksum filled in. Locks are taken with BH
 //! disabled (the doorbells are rung from softirq and from process context);
 //! no port lock is held while calling the peer or an interrupt handler.
 
@@ -556,7 +558,7 @@ impl Port for Dev {
     }
 
     fn post_tx(&self, q: u16, seg: TxSeg) -> Result {
-        let (frame, peer, irq) = {
+        let (frames, peer, irq) = {
             let mut st = self.state.lock();
             let st = &mut *st;
             let dma = st.dma.as_ref().ok_or(EIO)?;
@@ -568,40 +570,39 @@ impl Port for Dev {
             if !seg.eop {
                 return Ok(());
             }
-            let csum = txq.segs.peek(0).and_then(|first| first.csum);
-            // Gather the frame through the segments' DMA addresses.
-            let segs = || (0..txq.segs.len()).filter_map(|i| txq.segs.peek(i));
-            let total: usize = segs().map(|s| s.len as usize).sum();
-            let mut frame = KVec::from_elem(0u8, total, GFP_ATOMIC);
-            let mut ok = frame.is_ok();
-            if let Ok(frame) = frame.as_mut() {
-                let mut off = 0;
-                for s in segs() {
-                    ok &= dma
-                        .read(s.addr, &mut frame[off..off + s.len as usize])
-                        .is_ok();
-                    off += s.len as usize;
-                }
+            // The frame's descriptors; what to do with it is in its first.
+            let mut segs = [TxSeg::default(); MAX_SEGS];
+            let n = txq.segs.len().min(MAX_SEGS);
+            for (i, d) in segs.iter_mut().enumerate().take(n) {
+                *d = txq.segs.peek(i).unwrap_or_default();
             }
+            let segs = &segs[..n];
+            // Read every byte of the frame before completing it (after
+            // which the driver unmaps it).
+            let frames = match segs.first().and_then(|s| s.tso) {
+                Some(tso) => tso_frames(dma, segs, tso, st.mtu),
+                None => whole_frame(dma, segs, &mut st.stats.tx_csum_errors),
+            };
             txq.segs.clear();
             let _ = txq.compl.push(TxCompl { tag: seg.tag });
-            if !ok {
-                st.stats.dma_errors += 1;
-            }
-            if let (true, Some(c), Ok(frame)) = (ok, csum, frame.as_mut()) {
-                // Offsets past the frame: sent as it is (its checksum is
-                // wrong, and the receiver drops it).
-                if !packet::fill_csum(frame, c.start as usize, c.offset as usize) {
-                    st.stats.tx_csum_errors += 1;
+            let frames = match frames {
+                Ok(f) => f,
+                Err(e) => {
+                    match e {
+                        TxError::Dma => st.stats.dma_errors += 1,
+                        TxError::Tso => st.stats.tx_tso_errors += 1,
+                    }
+                    KVec::new()
                 }
-            }
-            let peer = if ok { st.peer.clone() } else { None };
+            };
             let irq = st.signal(self, Vector::Tx(q));
-            (frame.unwrap_or_default(), peer, irq)
+            (frames, st.peer.clone(), irq)
         };
         EmuPort::raise(irq, Vector::Tx(q));
         if let Some(p) = peer {
-            EmuPort::receive(&p, &frame);
+            for f in frames.iter() {
+                EmuPort::receive(&p, f);
+            }
         }
         Ok(())
     }
@@ -633,6 +634,106 @@ impl Port for Dev {
 
 /// Most segments of one frame.
 const MAX_SEGS: usize = 32;
+
+/// Why a tx frame did not go on the wire.
+enum TxError {
+    /// A DMA address was refused, or no memory for the frame.
+    Dma,
+    /// Segmentation the device cannot do (see [`TxTso`]): dropped.
+    Tso,
+}
+
+/// The frames to put on the wire.
+type Frames = KVec<KVec<u8>>;
+
+/// Reads bytes `off..off + buf.len()` of the frame whose descriptors are
+/// `segs` into `buf`, through their DMA addresses.
+fn gather(dma: &BusMaster, segs: &[TxSeg], mut off: usize, buf: &mut [u8]) -> Result {
+    let mut done = 0;
+    for s in segs {
+        if done == buf.len() {
+            break;
+        }
+        let len = s.len as usize;
+        if off >= len {
+            off -= len;
+            continue;
+        }
+        let n = (len - off).min(buf.len() - done);
+        let addr = s.addr.checked_add(off as u64).ok_or(EFAULT)?;
+        dma.read(addr, &mut buf[done..done + n])?;
+        done += n;
+        off = 0;
+    }
+    if done == buf.len() {
+        Ok(())
+    } else {
+        Err(EINVAL)
+    }
+}
+
+/// A frame as it is, its checksum filled in if its first descriptor asks
+/// (offsets past the frame: sent as it is, counted in `csum_errors`; its
+/// checksum is wrong, and the receiver drops it).
+fn whole_frame(
+    dma: &BusMaster,
+    segs: &[TxSeg],
+    csum_errors: &mut u64,
+) -> core::result::Result<Frames, TxError> {
+    let total: usize = segs.iter().map(|s| s.len as usize).sum();
+    let mut frame = KVec::from_elem(0u8, total, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
+    gather(dma, segs, 0, &mut frame).map_err(|_| TxError::Dma)?;
+    if let Some(c) = segs.first().and_then(|s| s.csum) {
+        if !packet::fill_csum(&mut frame, c.start as usize, c.offset as usize) {
+            *csum_errors += 1;
+        }
+    }
+    let mut frames = KVec::with_capacity(1, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
+    frames.push(frame, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
+    Ok(frames)
+}
+
+/// The segments of a TSO frame (see [`TxTso`]), each at most `mtu` bytes
+/// past the Ethernet header.
+fn tso_frames(
+    dma: &BusMaster,
+    segs: &[TxSeg],
+    tso: TxTso,
+    mtu: u32,
+) -> core::result::Result<Frames, TxError> {
+    let total: usize = segs.iter().map(|s| s.len as usize).sum();
+    let (hdr_len, mss) = (tso.hdr_len as usize, tso.mss as usize);
+    if hdr_len > TSO_MAX_HDR as usize
+        || total <= hdr_len
+        || total > TSO_MAX_SIZE as usize
+        || mss == 0
+        || hdr_len + mss > mtu as usize + 14
+    {
+        return Err(TxError::Tso);
+    }
+    let payload = total - hdr_len;
+    let n = payload.div_ceil(mss);
+    if n > TSO_MAX_SEGS as usize {
+        return Err(TxError::Tso);
+    }
+    let mut hdr = [0u8; TSO_MAX_HDR as usize];
+    let hdr = &mut hdr[..hdr_len];
+    gather(dma, segs, 0, hdr).map_err(|_| TxError::Dma)?;
+    let mut frames = KVec::with_capacity(n, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
+    for i in 0..n {
+        let off = i * mss;
+        let len = mss.min(payload - off);
+        let mut f = KVec::from_elem(0u8, hdr_len + len, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
+        f[..hdr_len].copy_from_slice(hdr);
+        gather(dma, segs, hdr_len + off, &mut f[hdr_len..]).map_err(|_| TxError::Dma)?;
+        // `off` is below `TSO_MAX_SIZE`, `i` below `TSO_MAX_SEGS`.
+        if !packet::tso_fix(&mut f, hdr_len, i as u32, off as u32, i + 1 == n) {
+            return Err(TxError::Tso);
+        }
+        frames.push(f, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
+    }
+    Ok(frames)
+}
 
 /// Two ports joined by a wire, registered as platform devices
 /// `gve-rs-emu.<2n>` and `gve-rs-emu.<2n+1>`.

@@ -405,6 +405,7 @@ impl<'a> Strings<'a> {
 ///     features: Features::EMPTY,
 ///     ethtool: Some(OpsTable::get()),
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Growing>::new(&params, AtomicUsize::new(0))?;
 /// // Room for one more name than the core will ask for, to see overruns.
@@ -639,6 +640,7 @@ pub trait EthtoolOps: netdev::Driver {
 ///     features: Features::EMPTY,
 ///     ethtool: Some(OpsTable::get()),
 ///     stat_ops: None,
+///     tso_max: None,
 ///     queue_mgmt: None,
 /// };
 /// let reg = Registration::<Chan>::new(&params, ())?;

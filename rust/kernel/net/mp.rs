@@ -401,6 +401,7 @@ pub unsafe trait HasOps: Provider {
 ///     features: netdev::Features::EMPTY,
 ///     ethtool: None,
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Nic>::new(&params, 0)?;
 /// let dev = reg.device().as_net_device();

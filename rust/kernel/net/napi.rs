@@ -94,6 +94,7 @@ pub trait Poll<T: netdev::Driver>: Send + Sync + 'static {
 ///     features: Features::EMPTY,
 ///     ethtool: None,
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Polled>::new(&params, ())?;
 /// let refs = || {

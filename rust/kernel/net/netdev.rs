@@ -80,10 +80,27 @@ impl Features {
     /// offset to the end, stored at a given offset (`NETIF_F_HW_CSUM`; see
     /// [`Skb::csum_partial`](crate::net::skb::Skb::csum_partial)).
     pub const HW_CSUM: Self = Self(1 << bindings::NETIF_F_HW_CSUM_BIT);
+    /// The device gathers a packet from its linear part and its paged
+    /// frags (`NETIF_F_SG`): the stack no longer linearises packets; see
+    /// [`MappedSkb`](crate::net::skb::MappedSkb).
+    pub const SG: Self = Self(1 << bindings::NETIF_F_SG_BIT);
+    /// The device segments TCP over IPv4 super-frames (`NETIF_F_TSO`; see
+    /// [`Skb::gso`](crate::net::skb::Skb::gso)).
+    pub const TSO: Self = Self(1 << bindings::NETIF_F_TSO_BIT);
+    /// The device segments TCP over IPv6 super-frames (`NETIF_F_TSO6`).
+    pub const TSO6: Self = Self(1 << bindings::NETIF_F_TSO6_BIT);
+    /// The device coalesces received segments of a TCP flow into one
+    /// packet (`NETIF_F_GRO_HW`).
+    pub const GRO_HW: Self = Self(1 << bindings::NETIF_F_GRO_HW_BIT);
 
     /// Whether every feature of `other` is in `self`.
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
+    }
+
+    /// The features of both (for constants; `|` elsewhere).
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
     }
 
     /// The C bit mask.
@@ -352,6 +369,21 @@ pub struct Params<'a, T: Driver> {
     pub ethtool: Option<&'static crate::net::ethtool::OpsTable<T>>,
     /// Per-queue statistics (`stat_ops`), if kept.
     pub stat_ops: Option<&'static crate::net::qstats::OpsTable<T>>,
+    /// Largest super-frame the device segments, and most segments it makes
+    /// of one (`netif_set_tso_max_size`, `netif_set_tso_max_segs`); `None`
+    /// keeps the core's defaults (64 KiB, 65535 segments).
+    pub tso_max: Option<TsoMax>,
+}
+
+/// The limits of a device's TCP segmentation offload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TsoMax {
+    /// Bytes of a super-frame (headers included), at most the core's
+    /// `TSO_MAX_SIZE`; the stack keeps `gso_max_size` below it.
+    pub size: u32,
+    /// Segments made of one super-frame, at most the core's
+    /// `TSO_MAX_SEGS`.
+    pub segs: u32,
 }
 
 /// A registered Ethernet device with driver `T`; unregistered and freed
@@ -410,6 +442,7 @@ pub struct Params<'a, T: Driver> {
 ///     features: Features::EMPTY,
 ///     ethtool: None,
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Sink>::new(&params, AtomicU64::new(0))?;
 /// assert!(reg.device().ifindex() > 0);
@@ -526,6 +559,12 @@ impl<T: Driver> Registration<T> {
             }
             (*raw).hw_features |= params.hw_features.bits();
             (*raw).features |= params.features.bits();
+            if let Some(t) = params.tso_max {
+                // The core clamps both to its own maxima (and lowers
+                // `gso_max_size`/`gso_max_segs` to them).
+                bindings::netif_set_tso_max_size(raw, t.size);
+                bindings::netif_set_tso_max_segs(raw, t.segs);
+            }
             bindings::eth_hw_addr_set(raw, params.mac.as_ptr());
         }
         if params.real_queues != 0 {

@@ -208,6 +208,7 @@ impl<'a> RxQueue<'a> {
 ///     features: netdev::Features::EMPTY,
 ///     ethtool: None,
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Nic>::new(&params, 0)?;
 /// assert!(RxQueue::new(reg.device(), 2).is_err());

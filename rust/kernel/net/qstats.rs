@@ -65,6 +65,7 @@
 //!     features: Features::EMPTY,
 //!     ethtool: None,
 //!     stat_ops: Some(OpsTable::get()),
+//!     tso_max: None,
 //! };
 //! let reg = Registration::<Counted>::new(&params, ())?;
 //! // SAFETY: All-zero is a valid value of these plain counter structs.

@@ -145,6 +145,7 @@ pub trait QueueMgmt: netdev::Driver {
 ///     features: Features::EMPTY,
 ///     ethtool: None,
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Restartable>::new(&params, Calls::default())?;
 /// let ifindex = reg.device().ifindex();

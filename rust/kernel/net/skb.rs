@@ -107,6 +107,30 @@ impl Skb {
         partial.then_some(CsumPartial { start, offset })
     }
 
+    /// The segmentation the packet asks of the device, if it is a GSO
+    /// super-frame (which the stack only hands to devices with
+    /// [`Features::TSO`](crate::net::netdev::Features::TSO) or
+    /// [`Features::TSO6`](crate::net::netdev::Features::TSO6) on, and no
+    /// larger than their [`TsoMax`](crate::net::netdev::TsoMax)).
+    pub fn gso(&self) -> Option<Gso> {
+        let (mut size, mut segs, mut hdr_len, mut ipv) = (0u32, 0u32, 0u32, 0u8);
+        // SAFETY: By the type invariants the skb is valid; the helper only
+        // reads it and writes the four locals.
+        let gso = unsafe {
+            bindings::net_ext_skb_gso(self.as_ptr(), &mut size, &mut segs, &mut hdr_len, &mut ipv)
+        };
+        gso.then_some(Gso {
+            size,
+            segs,
+            hdr_len,
+            kind: match ipv {
+                4 => GsoKind::Tcp4,
+                6 => GsoKind::Tcp6,
+                _ => GsoKind::Other,
+            },
+        })
+    }
+
     /// Whether the CPU may read the frags' bytes: `false` for an skb whose
     /// payload is in a dma-buf (devmem `net_iov`s), which only user space
     /// with `MSG_SOCK_DEVMEM` may be told about.
@@ -158,6 +182,33 @@ pub struct CsumPartial {
     pub start: u32,
     /// Where the checksum goes, from `start`.
     pub offset: u32,
+}
+
+/// The segmentation a GSO super-frame asks for ([`Skb::gso`]): the device
+/// sends its headers (the first `hdr_len` bytes) with each `size` bytes of
+/// its payload, fixing lengths, sequence numbers, flags and checksums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gso {
+    /// Payload bytes per segment (`gso_size`, the MSS).
+    pub size: u32,
+    /// Segments the stack counts on (`gso_segs`).
+    pub segs: u32,
+    /// Bytes of the headers, up to the end of the TCP header (0 unless
+    /// `kind` is TCP).
+    pub hdr_len: u32,
+    /// What is segmented.
+    pub kind: GsoKind,
+}
+
+/// The protocol of a GSO super-frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GsoKind {
+    /// TCP over IPv4 (`SKB_GSO_TCPV4`).
+    Tcp4,
+    /// TCP over IPv6 (`SKB_GSO_TCPV6`).
+    Tcp6,
+    /// Anything else (UDP, tunnels): not for a device offering only TSO.
+    Other,
 }
 
 /// One paged frag of a borrowed [`Skb`].
@@ -298,6 +349,8 @@ unsafe impl Sync for Owned {}
 /// assert!(skb.frag_list().next().is_none());
 /// let nm = pool.alloc_netmem(GFP_KERNEL).ok_or(ENOMEM)?;
 /// assert_eq!(skb.add_rx_frag(nm, 4000, 200, 4096), Err(EINVAL));
+/// // Not a GSO super-frame.
+/// assert!(skb.gso().is_none());
 /// skb.set_csum_unnecessary();
 /// skb.set_rx_queue(1);
 /// skb.set_hash(0x1234, true);
@@ -468,6 +521,7 @@ impl Deref for RxSkb {
 ///     features: Features::EMPTY,
 ///     ethtool: None,
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Seen>::new(&params, AtomicU32::new(0))?;
 /// // SAFETY: The skb is allocated and filled as a protocol would; the

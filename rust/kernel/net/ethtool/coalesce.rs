@@ -78,6 +78,7 @@ use core::ffi::c_int;
 ///     features: Features::EMPTY,
 ///     ethtool: Some(OpsTable::get()),
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Irqs>::new(&params, [AtomicU32::new(0), AtomicU32::new(0)])?;
 /// // SAFETY: All-zero is a valid `ethtool_coalesce`, `kernel_ethtool_coalesce`

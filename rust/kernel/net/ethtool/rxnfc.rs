@@ -205,6 +205,7 @@ pub enum RxAction {
 ///     features: Features::NTUPLE,
 ///     ethtool: Some(OpsTable::get()),
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let rules = try_pin_init!(Rules { rule <- new_mutex!(None) }? Error);
 /// let reg = Registration::<OneRule>::new(&params, rules)?;
