@@ -92,7 +92,9 @@ pair_cleanup() {
 tcp_stream() {
 	ip netns exec "$1" /usr/bin/python3 "$HERE/tcp_pattern.py" server "$3" "$4" "$5" &
 	local srv=$!
-	sleep 1
+	# Connect once it listens (python's start-up takes seconds on a busy
+	# host under TCG; a fixed sleep loses the race).
+	wait_tcp_listen "$1" "$4" 30 $srv
 	ip netns exec "$2" /usr/bin/python3 "$HERE/tcp_pattern.py" client "$3" "$4" "$5"
 	local crc=$?
 	wait $srv
