@@ -28,14 +28,16 @@ const DEFAULT_QUEUES: u16 = 4;
 
 /// What the device offers, all on by default (and each switched with
 /// `ethtool -K`): ntuple steering, rx checksum validation, the RSS hash,
-/// tx checksums, scatter-gather and TCP segmentation (v4 and v6).
+/// tx checksums, scatter-gather, TCP segmentation (v4 and v6) and
+/// hardware GRO.
 const FEATURES: Features = Features::NTUPLE
     .union(Features::RXCSUM)
     .union(Features::RXHASH)
     .union(Features::HW_CSUM)
     .union(Features::SG)
     .union(Features::TSO)
-    .union(Features::TSO6);
+    .union(Features::TSO6)
+    .union(Features::GRO_HW);
 
 /// The driver of the emulated ports.
 pub(crate) struct GveDriver;
@@ -206,6 +208,7 @@ impl netdev::Driver for GveNetdev {
         p.port.set_mtu(dev.mtu())?;
         let c = p.cfg.lock().coalesce;
         p.port.set_coalesce(c.rx_usecs, c.tx_usecs)?;
+        p.port.set_rx_gro(dev.features().contains(Features::GRO_HW));
         p.port.enable(nq)?;
         // Enabling resets the port's RSS table: program ours again.
         if let Err(e) = p.cfg.lock().program_rss(&*p.port) {
@@ -320,6 +323,11 @@ impl netdev::Driver for GveNetdev {
     }
 
     fn set_features(dev: &Device<Self>, features: Features) -> Result {
+        // Before the stack sees the change: no coalesced packet after
+        // GRO_HW went off but those already completed.
+        dev.data()
+            .port
+            .set_rx_gro(features.contains(Features::GRO_HW));
         // Turning ntuple off deletes every rule (as gve does; ncdevmem
         // relies on "ntuple off, on" to clear the table).
         if dev.features().contains(Features::NTUPLE) && !features.contains(Features::NTUPLE) {

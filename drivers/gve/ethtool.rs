@@ -42,7 +42,7 @@ type QueueStat = (&'static str, &'static str, fn(&QueueStats) -> u64);
 
 /// Per-queue statistics, in `ethtool -S` order; names are `rx<q>_packets`
 /// and so on.
-const QUEUE_STATS: [QueueStat; 14] = [
+const QUEUE_STATS: [QueueStat; 16] = [
     ("rx", "packets", |s| s.rx_packets),
     ("rx", "bytes", |s| s.rx_bytes),
     ("rx", "split", |s| s.rx_split),
@@ -50,6 +50,8 @@ const QUEUE_STATS: [QueueStat; 14] = [
     ("rx", "alloc_fail", |s| s.rx_alloc_fail),
     ("rx", "csum_unnecessary", |s| s.rx_csum_unnecessary),
     ("rx", "interrupts", |s| s.rx_irqs),
+    ("rx", "gro_hw_packets", |s| s.rx_gro_hw_packets),
+    ("rx", "gro_hw_segments", |s| s.rx_gro_hw_segments),
     ("tx", "packets", |s| s.tx_packets),
     ("tx", "bytes", |s| s.tx_bytes),
     ("tx", "csum_partial", |s| s.tx_csum_partial),

@@ -51,6 +51,10 @@ pub(crate) struct QueueStats {
     pub(crate) rx_csum_unnecessary: u64,
     /// Interrupts of the queue's rx vector.
     pub(crate) rx_irqs: u64,
+    /// Packets of segments the device coalesced (hardware GRO).
+    pub(crate) rx_gro_hw_packets: u64,
+    /// Segments in them.
+    pub(crate) rx_gro_hw_segments: u64,
     pub(crate) tx_packets: u64,
     pub(crate) tx_bytes: u64,
     pub(crate) tx_dropped: u64,
@@ -97,6 +101,8 @@ impl QueueStats {
         self.rx_unsplit += o.rx_unsplit;
         self.rx_alloc_fail += o.rx_alloc_fail;
         self.rx_csum_unnecessary += o.rx_csum_unnecessary;
+        self.rx_gro_hw_packets += o.rx_gro_hw_packets;
+        self.rx_gro_hw_segments += o.rx_gro_hw_segments;
         self.tx_packets += o.tx_packets;
         self.tx_bytes += o.tx_bytes;
         self.tx_dropped += o.tx_dropped;
@@ -491,7 +497,19 @@ impl QueuePoller {
             }
             return None;
         };
-        if off.csum && c.l4_csum_ok {
+        // Coalesced segments: the device validated each one's checksum
+        // (the packet's own is not right), so they are marked whatever
+        // `rx` says (the stack turns GRO_HW off with it anyway).
+        if let Some(r) = c.rsc {
+            let (Ok(size), Ok(segs)) = (u16::try_from(r.mss), u16::try_from(r.segs)) else {
+                st.rx_dropped += 1;
+                return None;
+            };
+            skb.set_gso_tcp(size, segs, r.ipv6);
+            st.rx_gro_hw_packets += 1;
+            st.rx_gro_hw_segments += u64::from(r.segs);
+        }
+        if (off.csum || c.rsc.is_some()) && c.l4_csum_ok {
             skb.set_csum_unnecessary();
             st.rx_csum_unnecessary += 1;
         }

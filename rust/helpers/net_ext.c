@@ -329,6 +329,20 @@ bool rust_helper_net_ext_skb_gso(const struct sk_buff *skb, u32 *size, u32 *segs
 	return true;
 }
 
+/*
+ * Marks a received @skb as @segs TCP segments of @size payload bytes each
+ * (the last may be shorter) that the device coalesced (hardware GRO), as
+ * GRO_HW drivers do (kernel::net::skb). Bitfields: written in C.
+ */
+void rust_helper_net_ext_skb_set_gso_tcp(struct sk_buff *skb, u16 size, u16 segs, bool ipv6)
+{
+	struct skb_shared_info *sh = skb_shinfo(skb);
+
+	sh->gso_size = size;
+	sh->gso_segs = segs;
+	sh->gso_type = ipv6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4;
+}
+
 /* sync */
 void rust_helper_spin_lock_bh(spinlock_t *lock)
 {

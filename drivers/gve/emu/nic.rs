@@ -74,6 +74,30 @@ pub(crate) struct RxBuf {
     pub(crate) data_len: u32,
 }
 
+/// Hardware GRO (GVE DQO's RSC): the packet of a completion chain is
+/// `segs` coalesced TCP segments, of `mss` payload bytes each but the last
+/// (which may be shorter). The chain's headers are the first segment's
+/// with the IP length of the whole (IPv4: and its header checksum) and the
+/// last one's PSH; the TCP checksum is the first segment's, and every
+/// segment's was right.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RxRsc {
+    /// Payload bytes of each segment but the last.
+    pub(crate) mss: u32,
+    /// Segments coalesced (at least 2).
+    pub(crate) segs: u32,
+    /// TCP over IPv6 (else over IPv4).
+    pub(crate) ipv6: bool,
+}
+
+/// Most buffers of a completion chain of coalesced segments (hardware
+/// GRO): within the 17 frags of an skb.
+pub(crate) const GRO_MAX_BUFS: usize = 16;
+/// Most payload bytes the device coalesces into one packet.
+pub(crate) const GRO_MAX_PAYLOAD: u32 = 60 * 1024;
+/// Most header bytes of a packet the device coalesces segments into.
+pub(crate) const GRO_MAX_HDR: usize = 256;
+
 /// An rx completion: what the device wrote for one buffer.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct RxCompl {
@@ -96,6 +120,9 @@ pub(crate) struct RxCompl {
     pub(crate) hash_l4: bool,
     /// The device verified the L4 checksum.
     pub(crate) l4_csum_ok: bool,
+    /// The packet is segments the device coalesced (on every completion
+    /// of its chain).
+    pub(crate) rsc: Option<RxRsc>,
 }
 
 /// Checksum offload of a tx frame: the device stores the 16-bit ones'
@@ -213,6 +240,14 @@ pub(crate) trait Port: Send + Sync {
     fn enable(&self, nq: u16) -> Result;
     /// Turns header split on or off.
     fn set_header_split(&self, on: bool);
+    /// Turns hardware GRO on or off: with it on, consecutive in-order
+    /// segments of one TCP flow that arrive together (the segments of one
+    /// frame the peer segmented: one interrupt window) with nothing but
+    /// ACK and PSH set, equal headers otherwise, each but the last as long
+    /// as the first, are delivered as one packet of at most
+    /// [`GRO_MAX_PAYLOAD`] bytes of payload in at most [`GRO_MAX_BUFS`]
+    /// buffers, payloads packed into them back to back ([`RxRsc`]).
+    fn set_rx_gro(&self, on: bool);
     /// Sets the interrupt intervals of the rx and tx vectors, µs (at most
     /// [`MAX_ITR_USECS`]; 0 = an interrupt per completion).
     fn set_coalesce(&self, rx_usecs: u32, tx_usecs: u32) -> Result;

@@ -104,6 +104,11 @@ pub(crate) fn parse(f: &[u8]) -> Option<Flow> {
     })
 }
 
+/// The L4 payload of a TCP or UDP frame (empty if it is not one).
+pub(crate) fn l4_payload(f: &[u8]) -> &[u8] {
+    parse(f).map_or(&[], |p| &f[p.hdr_end..p.pkt_end])
+}
+
 fn sum16(mut acc: u32, b: &[u8]) -> u32 {
     let mut chunks = b.chunks_exact(2);
     for c in &mut chunks {
@@ -372,4 +377,136 @@ pub(crate) extern "C" fn gve_rs_emu_kunit_tso() -> bool {
     f[..HDR].copy_from_slice(&hdr);
     let truncated = !tso_fix(&mut f[..30], HDR, 0, 0, true);
     ok && short && udp && arp && truncated
+}
+
+/// One frame's part in hardware GRO (see [`gro_len`]).
+#[derive(Clone, Copy)]
+struct GroSeg {
+    flow: Flow,
+    seq: u32,
+    flags: u8,
+    payload: usize,
+}
+
+const TCP_ACK: u8 = 0x10;
+
+/// The TCP segment `f` is, if it may take part in hardware GRO: TCP over
+/// IPv4 without options or fragmentation, or over IPv6, with payload,
+/// flags ACK and maybe PSH only, its checksum right.
+fn gro_seg(f: &[u8]) -> Option<GroSeg> {
+    let flow = parse(f)?;
+    if flow.flow_type.ip_proto() != IPPROTO_TCP
+        || flow.hdr_end < flow.l4_off + 20
+        || (!flow.flow_type.is_ipv6() && flow.l4_off != ETH_HLEN + 20)
+        || !l4_csum_ok(f, &flow)
+    {
+        return None;
+    }
+    let l4 = flow.l4_off;
+    let flags = f[l4 + 13];
+    let payload = flow.pkt_end - flow.hdr_end;
+    if flags & !TCP_PSH != TCP_ACK || payload == 0 {
+        return None;
+    }
+    let seq = u32::from_be_bytes([f[l4 + 4], f[l4 + 5], f[l4 + 6], f[l4 + 7]]);
+    Some(GroSeg {
+        flow,
+        seq,
+        flags,
+        payload,
+    })
+}
+
+/// Whether headers `a` and `b` (of the same length, parsed as `flow`) are
+/// those of one flow's segments that coalesce: equal but for the IP
+/// lengths, IPv4 id and checksum, TCP sequence number, PSH and checksum.
+fn gro_same_headers(a: &[u8], b: &[u8], flow: &Flow) -> bool {
+    let (l3, l4) = (flow.l3_off, flow.l4_off);
+    let skip = |i: usize| {
+        let ip = if flow.flow_type.is_ipv6() {
+            (l3 + 4..l3 + 6).contains(&i)
+        } else {
+            (l3 + 2..l3 + 6).contains(&i) || (l3 + 10..l3 + 12).contains(&i)
+        };
+        ip || (l4 + 4..l4 + 8).contains(&i) || i == l4 + 13 || (l4 + 16..l4 + 18).contains(&i)
+    };
+    a.len() == b.len()
+        && a.iter()
+            .zip(b.iter())
+            .enumerate()
+            .all(|(i, (x, y))| x == y || skip(i))
+        && (a[l4 + 13] & !TCP_PSH) == (b[l4 + 13] & !TCP_PSH)
+}
+
+/// Hardware GRO: how many of `frames`, from the first, the device
+/// coalesces into one packet (1: the first goes alone). Consecutive
+/// in-order segments of one TCP flow (see [`gro_seg`]) with equal headers
+/// (see [`gro_same_headers`]) coalesce: as long as each before had the
+/// first's payload length and no PSH, each one's sequence number follows,
+/// its payload is no longer than the first's, and the whole stays within
+/// `max_payload` bytes of payload. Frames longer than `mtu` take no part.
+pub(crate) fn gro_len<F: core::ops::Deref<Target = [u8]>>(
+    frames: &[F],
+    mtu: usize,
+    max_payload: usize,
+) -> usize {
+    let Some(first) = frames.first().map(|f| &**f) else {
+        return 0;
+    };
+    if first.len() > mtu + ETH_HLEN {
+        return 1;
+    }
+    let Some(g) = gro_seg(first) else {
+        return 1;
+    };
+    let hdr = &first[..g.flow.hdr_end];
+    let (mut n, mut next, mut total, mut open) = (1, g.seq, g.payload, g.flags & TCP_PSH == 0);
+    next = next.wrapping_add(g.payload as u32);
+    for f in frames[1..].iter().map(|f| &**f) {
+        if !open || f.len() > mtu + ETH_HLEN {
+            break;
+        }
+        let Some(s) = gro_seg(f) else {
+            break;
+        };
+        if s.flow.hdr_end != hdr.len()
+            || s.seq != next
+            || s.payload > g.payload
+            || total + s.payload > max_payload
+            || !gro_same_headers(hdr, &f[..hdr.len()], &g.flow)
+        {
+            break;
+        }
+        n += 1;
+        total += s.payload;
+        next = next.wrapping_add(s.payload as u32);
+        open = s.flags & TCP_PSH == 0 && s.payload == g.payload;
+    }
+    n
+}
+
+/// The headers of the packet hardware GRO makes of `n` coalesced segments
+/// carrying `payload` bytes in all: `hdr` (the first segment's headers,
+/// parsed as `flow`) with the IP length of the whole (and the IPv4 header
+/// checksum) and `last_flags` (the last segment's TCP flags: PSH). The
+/// TCP checksum is left as it is: the device validated every segment's.
+pub(crate) fn gro_headers(hdr: &mut [u8], flow: &Flow, payload: usize, last_flags: u8) -> bool {
+    let l3 = flow.l3_off;
+    let Some(end) = hdr.len().checked_add(payload) else {
+        return false;
+    };
+    let Ok(l3_len) = u16::try_from(end - l3) else {
+        return false;
+    };
+    if flow.flow_type.is_ipv6() {
+        hdr[l3 + 4..l3 + 6].copy_from_slice(&l3_len.saturating_sub(40).to_be_bytes());
+    } else {
+        let ihl = flow.l4_off - l3;
+        hdr[l3 + 2..l3 + 4].copy_from_slice(&l3_len.to_be_bytes());
+        hdr[l3 + 10..l3 + 12].copy_from_slice(&[0, 0]);
+        let sum = !fold(sum16(0, &hdr[l3..l3 + ihl]));
+        hdr[l3 + 10..l3 + 12].copy_from_slice(&sum.to_be_bytes());
+    }
+    hdr[flow.l4_off + 13] |= last_flags & TCP_PSH;
+    true
 }

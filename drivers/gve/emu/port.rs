@@ -78,6 +78,8 @@ const ITR_VECTORS: usize = 2 * MAX_QUEUES;
 struct State {
     nq: u16,
     hsplit: bool,
+    /// Hardware GRO ([`Port::set_rx_gro`]).
+    gro: bool,
     /// Interrupt intervals of the rx and tx vectors, µs.
     itr_usecs: [u32; 2],
     itr: [Itr; ITR_VECTORS],
@@ -221,6 +223,7 @@ impl EmuPort {
                 state <- new_spinlock_bh!(State {
                     nq: 0,
                     hsplit: false,
+                    gro: false,
                     itr_usecs: [0; 2],
                     itr: [Itr::default(); ITR_VECTORS],
                     mtu: 1500,
@@ -246,95 +249,243 @@ impl EmuPort {
         }
     }
 
-    /// Receives a frame from the wire into `port` (called by the peer, in
-    /// BH context).
-    fn receive(port: &Dev, frame: &[u8]) {
-        let flow = packet::parse(frame);
-        let irq;
-        let q;
-        {
+    /// Receives the frames of one burst on the wire (what one transmitted
+    /// frame became: itself, or the segments of a TSO frame) into `port`
+    /// (called by the peer, in BH context). With hardware GRO on,
+    /// consecutive segments of one TCP flow in the burst coalesce into one
+    /// packet ([`State::deliver_chain`]); the rest go one by one. The
+    /// queues' interrupts are raised (or moderated) per packet.
+    fn receive(port: &Dev, frames: &[KVec<u8>]) {
+        // Interrupts to raise, by rx queue.
+        let mut raise = [0u32; MAX_QUEUES];
+        let irq = {
             let mut st = port.state.lock();
             let st = &mut *st;
-            if st.nq == 0 || frame.len() > st.mtu as usize + 14 {
-                return;
-            }
-            let (cq, hash, l4) = st.classify(flow.as_ref());
-            // A rule may point past the queues in use: that queue is off.
-            if cq >= st.nq || !st.rx[cq as usize].running {
-                st.stats.rx_no_buffer += 1;
-                return;
-            }
-            q = cq;
-            let Some(dma) = st.dma.as_ref() else {
-                return;
-            };
-            let csum_ok = flow.as_ref().is_some_and(|f| packet::l4_csum_ok(frame, f));
-            let rxq = &mut st.rx[q as usize];
-
-            // Header split: headers into the first buffer's header buffer,
-            // followed by up to `rx_inline` payload bytes as far as it has
-            // room; the rest into payload buffers, one completion per
-            // buffer. A payload that fits whole uses no payload buffer.
-            let split_at = match (&flow, st.hsplit, rxq.bufs.peek(0)) {
-                (Some(f), true, Some(b)) if f.hdr_end as u32 <= b.hdr_len => {
-                    let room = b.hdr_len as usize - f.hdr_end;
-                    let payload = frame.len().saturating_sub(f.hdr_end);
-                    f.hdr_end + payload.min(room).min(rx_inline() as usize)
-                }
-                _ => 0,
-            };
-            let payload = &frame[split_at..];
-            // Enough posted buffers for the whole frame? Else drop it whole.
-            let mut need = 0usize;
-            let mut left = payload.len();
-            loop {
-                let Some(b) = rxq.bufs.peek(need) else {
-                    st.stats.rx_no_buffer += 1;
-                    return;
+            let mut i = 0;
+            while let Some(rest) = frames.get(i..).filter(|r| !r.is_empty()) {
+                let n = if st.gro {
+                    packet::gro_len(rest, st.mtu as usize, GRO_MAX_PAYLOAD as usize)
+                } else {
+                    1
                 };
-                need += 1;
-                if b.data_len == 0 {
-                    continue;
-                }
-                left = left.saturating_sub(b.data_len as usize);
-                if left == 0 {
-                    break;
-                }
-            }
-            let mut off = 0usize;
-            for i in 0..need {
-                let Some(b) = rxq.bufs.pop() else { break };
-                let mut c = RxCompl {
-                    id: b.id,
-                    sop: i == 0,
-                    eop: i == need - 1,
-                    rss_hash: hash,
-                    hash_l4: l4,
-                    l4_csum_ok: csum_ok,
-                    ..Default::default()
+                let chain = rest.get(..n).filter(|c| c.len() > 1);
+                let (q, used) = match chain.and_then(|c| st.deliver_chain(c)) {
+                    Some(q) => (q, n),
+                    // Segments the chain could not take go one by one.
+                    None => (st.deliver(&rest[0]), 1),
                 };
-                if i == 0 && split_at > 0 {
-                    if dma.write(b.hdr_addr, &frame[..split_at]).is_err() {
-                        st.stats.dma_errors += 1;
-                        rxq.bufs.clear();
-                        return;
+                if let Some(q) = q {
+                    if st.signal(port, Vector::Rx(q)).is_some() {
+                        if let Some(r) = raise.get_mut(usize::from(q)) {
+                            *r += 1;
+                        }
                     }
-                    c.hdr_len = split_at as u32;
-                    c.split = true;
                 }
-                let n = core::cmp::min(b.data_len as usize, payload.len() - off);
-                if n > 0 && dma.write(b.data_addr, &payload[off..off + n]).is_err() {
-                    st.stats.dma_errors += 1;
-                    return;
-                }
-                c.data_len = n as u32;
-                off += n;
-                // Completion ring has room: it is as large as the buffer ring.
-                let _ = rxq.compl.push(c);
+                i += used;
             }
-            irq = st.signal(port, Vector::Rx(q));
+            st.irq.clone()
+        };
+        for (q, n) in raise.iter().enumerate() {
+            for _ in 0..*n {
+                Self::raise(irq.clone(), Vector::Rx(q as u16));
+            }
         }
-        Self::raise(irq, Vector::Rx(q));
+    }
+}
+
+impl State {
+    /// Delivers one frame from the wire to the rx queue it classifies to;
+    /// returns that queue if it got completions (`None`: dropped).
+    fn deliver(&mut self, frame: &[u8]) -> Option<u16> {
+        let flow = packet::parse(frame);
+        if self.nq == 0 || frame.len() > self.mtu as usize + 14 {
+            return None;
+        }
+        let (cq, hash, l4) = self.classify(flow.as_ref());
+        // A rule may point past the queues in use: that queue is off.
+        if cq >= self.nq || !self.rx[cq as usize].running {
+            self.stats.rx_no_buffer += 1;
+            return None;
+        }
+        let q = cq;
+        let dma = self.dma.as_ref()?;
+        let csum_ok = flow.as_ref().is_some_and(|f| packet::l4_csum_ok(frame, f));
+        let rxq = &mut self.rx[q as usize];
+
+        // Header split: headers into the first buffer's header buffer,
+        // followed by up to `rx_inline` payload bytes as far as it has
+        // room; the rest into payload buffers, one completion per
+        // buffer. A payload that fits whole uses no payload buffer.
+        let split_at = match (&flow, self.hsplit, rxq.bufs.peek(0)) {
+            (Some(f), true, Some(b)) if f.hdr_end as u32 <= b.hdr_len => {
+                let room = b.hdr_len as usize - f.hdr_end;
+                let payload = frame.len().saturating_sub(f.hdr_end);
+                f.hdr_end + payload.min(room).min(rx_inline() as usize)
+            }
+            _ => 0,
+        };
+        let payload = &frame[split_at..];
+        // Enough posted buffers for the whole frame? Else drop it whole.
+        let mut need = 0usize;
+        let mut left = payload.len();
+        loop {
+            let Some(b) = rxq.bufs.peek(need) else {
+                self.stats.rx_no_buffer += 1;
+                return None;
+            };
+            need += 1;
+            if b.data_len == 0 {
+                continue;
+            }
+            left = left.saturating_sub(b.data_len as usize);
+            if left == 0 {
+                break;
+            }
+        }
+        let mut off = 0usize;
+        for i in 0..need {
+            let Some(b) = rxq.bufs.pop() else { break };
+            let mut c = RxCompl {
+                id: b.id,
+                sop: i == 0,
+                eop: i == need - 1,
+                rss_hash: hash,
+                hash_l4: l4,
+                l4_csum_ok: csum_ok,
+                ..Default::default()
+            };
+            if i == 0 && split_at > 0 {
+                if dma.write(b.hdr_addr, &frame[..split_at]).is_err() {
+                    self.stats.dma_errors += 1;
+                    rxq.bufs.clear();
+                    return None;
+                }
+                c.hdr_len = split_at as u32;
+                c.split = true;
+            }
+            let n = core::cmp::min(b.data_len as usize, payload.len() - off);
+            if n > 0 && dma.write(b.data_addr, &payload[off..off + n]).is_err() {
+                self.stats.dma_errors += 1;
+                return None;
+            }
+            c.data_len = n as u32;
+            off += n;
+            // Completion ring has room: it is as large as the buffer ring.
+            let _ = rxq.compl.push(c);
+        }
+        Some(q)
+    }
+
+    /// Delivers `frames`, segments of one TCP flow that coalesce (see
+    /// [`packet::gro_len`]), as one packet: the first one's headers, fixed
+    /// by [`packet::gro_headers`], then every payload one after the other,
+    /// packed into at most [`GRO_MAX_BUFS`] posted buffers. Returns the
+    /// queue to signal (`None` when the packet was dropped for want of
+    /// buffers), or `None` if the posted buffers are too small for the
+    /// packet (the caller delivers the segments one by one).
+    fn deliver_chain(&mut self, frames: &[KVec<u8>]) -> Option<Option<u16>> {
+        let first = frames.first()?;
+        let flow = packet::parse(first)?;
+        let hdr_end = flow.hdr_end;
+        if hdr_end > GRO_MAX_HDR {
+            return None;
+        }
+        let (q, hash, l4) = self.classify(Some(&flow));
+        let Some(dma) = self.dma.as_ref() else {
+            return Some(None);
+        };
+        let nq = self.nq;
+        let Some(rxq) = self
+            .rx
+            .get_mut(usize::from(q))
+            .filter(|r| q < nq && r.running)
+        else {
+            self.stats.rx_no_buffer += 1;
+            return Some(None);
+        };
+        let total: usize = frames.iter().map(|f| packet::l4_payload(f).len()).sum();
+        let last_flags = frames.last().and_then(|f| f.get(flow.l4_off + 13)).copied();
+        let mut hdr = [0u8; GRO_MAX_HDR];
+        let hdr = &mut hdr[..hdr_end];
+        hdr.copy_from_slice(&first[..hdr_end]);
+        if !packet::gro_headers(hdr, &flow, total, last_flags.unwrap_or(0)) {
+            return None;
+        }
+        let split = self.hsplit
+            && rxq
+                .bufs
+                .peek(0)
+                .is_some_and(|b| hdr_end as u32 <= b.hdr_len);
+        // Without header split the headers lead the payload buffers; with
+        // it up to `rx_inline` payload bytes follow them into the header
+        // buffer, as for single frames.
+        let head: &[u8] = if split { &[] } else { hdr };
+        let inline = match rxq.bufs.peek(0) {
+            Some(b) if split => (b.hdr_len as usize - hdr_end)
+                .min(rx_inline() as usize)
+                .min(total),
+            _ => 0,
+        };
+        let mut need = 0usize;
+        let mut left = head.len() + total - inline;
+        loop {
+            let Some(b) = rxq.bufs.peek(need) else {
+                self.stats.rx_no_buffer += 1;
+                return Some(None);
+            };
+            need += 1;
+            if need > GRO_MAX_BUFS {
+                return None;
+            }
+            left = left.saturating_sub(b.data_len as usize);
+            if left == 0 {
+                break;
+            }
+        }
+        let rsc = RxRsc {
+            mss: packet::l4_payload(first).len() as u32,
+            segs: frames.len() as u32,
+            ipv6: flow.flow_type.is_ipv6(),
+        };
+        let mut pieces = Iterator::chain(
+            core::iter::once(head),
+            frames.iter().map(|f| packet::l4_payload(f)),
+        );
+        let mut cur: &[u8] = &[];
+        for i in 0..need {
+            let Some(b) = rxq.bufs.pop() else { break };
+            let mut c = RxCompl {
+                id: b.id,
+                sop: i == 0,
+                eop: i + 1 == need,
+                rss_hash: hash,
+                hash_l4: l4,
+                l4_csum_ok: true,
+                rsc: Some(rsc),
+                ..Default::default()
+            };
+            if i == 0 && split {
+                let at = b.hdr_addr.saturating_add(hdr_end as u64);
+                let w = dma
+                    .write(b.hdr_addr, hdr)
+                    .and_then(|()| write_stream(dma, at, inline, &mut cur, &mut pieces));
+                if w.is_err() {
+                    self.stats.dma_errors += 1;
+                    return Some(None);
+                }
+                c.hdr_len = (hdr_end + inline) as u32;
+                c.split = true;
+            }
+            let Ok(n) = write_stream(dma, b.data_addr, b.data_len as usize, &mut cur, &mut pieces)
+            else {
+                self.stats.dma_errors += 1;
+                return Some(None);
+            };
+            c.data_len = n as u32;
+            // The completion ring has room: it is as large as the buffer ring.
+            let _ = rxq.compl.push(c);
+        }
+        Some(Some(q))
     }
 }
 
@@ -433,6 +584,10 @@ impl Port for Dev {
 
     fn set_header_split(&self, on: bool) {
         self.state.lock().hsplit = on;
+    }
+
+    fn set_rx_gro(&self, on: bool) {
+        self.state.lock().gro = on;
     }
 
     fn set_coalesce(&self, rx_usecs: u32, tx_usecs: u32) -> Result {
@@ -600,9 +755,7 @@ impl Port for Dev {
         };
         EmuPort::raise(irq, Vector::Tx(q));
         if let Some(p) = peer {
-            for f in frames.iter() {
-                EmuPort::receive(&p, f);
-            }
+            EmuPort::receive(&p, &frames);
         }
         Ok(())
     }
@@ -634,6 +787,34 @@ impl Port for Dev {
 
 /// Most segments of one frame.
 const MAX_SEGS: usize = 32;
+
+/// Writes up to `cap` bytes of a stream at DMA address `addr`: the rest of
+/// the current piece `cur`, then the next `pieces`. Returns how many (fewer
+/// when the stream ends).
+fn write_stream<'a>(
+    dma: &BusMaster,
+    addr: u64,
+    cap: usize,
+    cur: &mut &'a [u8],
+    pieces: &mut impl Iterator<Item = &'a [u8]>,
+) -> Result<usize> {
+    let mut done = 0;
+    while done < cap {
+        if cur.is_empty() {
+            match pieces.next() {
+                Some(p) => *cur = p,
+                None => break,
+            }
+            continue;
+        }
+        let n = cur.len().min(cap - done);
+        let at = addr.checked_add(done as u64).ok_or(EFAULT)?;
+        dma.write(at, &cur[..n])?;
+        done += n;
+        *cur = &cur[n..];
+    }
+    Ok(done)
+}
 
 /// Why a tx frame did not go on the wire.
 enum TxError {

@@ -349,8 +349,11 @@ unsafe impl Sync for Owned {}
 /// assert!(skb.frag_list().next().is_none());
 /// let nm = pool.alloc_netmem(GFP_KERNEL).ok_or(ENOMEM)?;
 /// assert_eq!(skb.add_rx_frag(nm, 4000, 200, 4096), Err(EINVAL));
-/// // Not a GSO super-frame.
+/// // Not a GSO super-frame, until marked as coalesced segments.
 /// assert!(skb.gso().is_none());
+/// skb.set_gso_tcp(500, 2, false);
+/// let gso = skb.gso().ok_or(EINVAL)?;
+/// assert_eq!((gso.size, gso.segs), (500, 2));
 /// skb.set_csum_unnecessary();
 /// skb.set_rx_queue(1);
 /// skb.set_hash(0x1234, true);
@@ -442,6 +445,18 @@ impl RxSkb {
         // received skb's checksum state is `CHECKSUM_NONE`, which this
         // turns into `CHECKSUM_UNNECESSARY` (level 0).
         unsafe { bindings::__skb_incr_checksum_unnecessary(self.as_ptr()) };
+    }
+
+    /// Marks the packet as `segs` TCP segments (over IPv6 if `ipv6`, else
+    /// IPv4) of `size` payload bytes each, the last maybe shorter, that the
+    /// device coalesced (`NETIF_F_GRO_HW`): the stack then counts and
+    /// acknowledges them as segments (`gso_size`, `gso_segs`, `gso_type`).
+    /// The device must have validated every segment's checksum (mark the
+    /// packet [`RxSkb::set_csum_unnecessary`]).
+    pub fn set_gso_tcp(&mut self, size: u16, segs: u16, ipv6: bool) {
+        // SAFETY: By the type invariants the skb is valid and ours, so is
+        // its `skb_shared_info`.
+        unsafe { bindings::net_ext_skb_set_gso_tcp(self.as_ptr(), size, segs, ipv6) };
     }
 
     /// Records the rx queue the packet arrived on.

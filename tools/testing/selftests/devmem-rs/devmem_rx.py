@@ -115,9 +115,13 @@ def receiver():
     rx_inline at RX_INLINE: payloads up to RX_INLINE bytes arrive whole in
     the header buffer (readable skbs: copied, no devmem cmsg in 6.12),
     larger ones as RX_INLINE linear bytes (SCM_DEVMEM_LINEAR) plus frags.
+    Mode "devmem" with the device's hardware GRO on (its default): the
+    segments of the sender's TSO frames must arrive coalesced, as packets
+    of one header and many dma-buf payload buffers (rx<Q>_gro_hw_packets
+    rising); mode "nogro", the same with rx-gro-hw off: none coalesced.
     """
     mode, ifb = sys.argv[2], sys.argv[3]
-    nbytes = {"dry": DRY_BYTES, "linear": LINEAR_BYTES}.get(mode, BYTES)
+    nbytes = {"dry": DRY_BYTES, "linear": LINEAR_BYTES, "nogro": BYTES // 2}.get(mode, BYTES)
     dmabuf_size = DRY_DMABUF_SIZE if mode == "dry" else DMABUF_SIZE
     et = ethtool()
     # Start from a known state whatever earlier tests left: four queues,
@@ -126,7 +130,8 @@ def receiver():
                  ["-G", ifb, "tcp-data-split", "on"], ["-K", ifb, "ntuple", "on"],
                  ["-X", ifb, "equal", "1"],
                  ["-N", ifb, "flow-type", "tcp4", "dst-ip", IPB, "dst-port", str(PORT),
-                  "action", str(QUEUE)]):
+                  "action", str(QUEUE)],
+                 ["-K", ifb, "rx-gro-hw", "off" if mode == "nogro" else "on"]):
         subprocess.run([et, *args], check=True)
     ifindex = int(open(f"/sys/class/net/{ifb}/ifindex").read())
     fd = udmabuf(dmabuf_size)
@@ -163,6 +168,7 @@ def receiver():
     resumed = []     # "dry": seconds from handing back to data
     since = None     # "dry": when the tokens went back
     nobuf0 = stat(ifb, "rx_no_buffer")
+    gro0 = (stat(ifb, f"rx{QUEUE}_gro_hw_packets"), stat(ifb, f"rx{QUEUE}_gro_hw_segments"))
     while True:
         if mode == "restart" and restarts == 0 and got >= 1 << 20:
             nl, dmabuf_id = bind()
@@ -239,7 +245,7 @@ def receiver():
         # any devmem cmsg is a readable skb (not from the bound queue).
         if data and not any(l == socket.SOL_SOCKET and t in (SCM_DEVMEM_LINEAR, SCM_DEVMEM_DMABUF)
                             for l, t, _ in anc):
-            if mode in ("devmem", "dry"):
+            if mode in ("devmem", "dry", "nogro"):
                 print(f"# {len(data)} bytes without devmem cmsg: flow not on the bound queue")
                 subprocess.run([et, "-S", ifb])
                 return 1
@@ -271,8 +277,15 @@ def receiver():
                        "frags_freed": freed, "linear": linear,
                        "readable": readable, "restarts": restarts,
                        "dmabuf_size": dmabuf_size, "mismatches": bad}, f)
+    gro = (stat(ifb, f"rx{QUEUE}_gro_hw_packets") - gro0[0],
+           stat(ifb, f"rx{QUEUE}_gro_hw_segments") - gro0[1])
+    print(f"# hardware GRO: {gro[0]} packets of {gro[1]} coalesced segments on queue {QUEUE}")
     ok = (got == nbytes and bad == 0 and frags > 0 and freed == frags
           and client.returncode == 0)
+    if mode == "devmem":
+        ok = ok and gro[0] > 0 and gro[1] >= 2 * gro[0]
+    if mode == "nogro":
+        ok = ok and gro == (0, 0)
     if mode == "restart":
         ok = ok and restarts == 2 and readable > 0
     if mode == "dry":
@@ -318,7 +331,7 @@ def run_receiver(mode):
         ksft_eq(r.returncode, 0)
         # The receiver is gone, so is its binding: undo what it set.
         for args in (["-K", pb, "ntuple", "off"], ["-K", pb, "ntuple", "on"],
-                         ["-X", pb, "default"],
+                         ["-X", pb, "default"], ["-K", pb, "rx-gro-hw", "on"],
                      ["-G", pb, "tcp-data-split", "off"]):
             subprocess.run(["ip", "netns", "exec", NSB, ethtool(), *args], check=True)
     finally:
@@ -332,6 +345,12 @@ def run_receiver(mode):
 def devmem_rx():
     """A pattern stream received into a udmabuf, every byte checked."""
     run_receiver("devmem")
+
+
+def devmem_rx_no_gro():
+    """The same with the device's hardware GRO off: verified, nothing
+    coalesced."""
+    run_receiver("nogro")
 
 
 def restart_under_traffic():
@@ -368,7 +387,7 @@ def linear_rx():
     run_receiver("linear")
 
 
-def main(cases=(devmem_rx, restart_under_traffic)):
+def main(cases=(devmem_rx, devmem_rx_no_gro, restart_under_traffic)):
     """Runs CASES (devmem_dry.py and devmem_linear.py run the others, so
     that each program stays within the selftest timeout)."""
     skip_without_ports()

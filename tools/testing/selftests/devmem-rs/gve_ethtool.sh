@@ -52,7 +52,7 @@ check_link() { eb "$PB" 2>&1 | grep -q 'Link detected: yes'; }
 check_stats_names() {
 	local n want
 	n=$(eb -S "$PB" | grep -c ':' ) # "NIC statistics:" plus one line each
-	want=$(($(nq) * 14 + 4 + 1))
+	want=$(($(nq) * 16 + 4 + 1))
 	echo "lines $n, want $want"
 	[ "$n" = "$want" ] && [ -n "$(stat rx0_split)" ] && [ -n "$(stat rx0_csum_unnecessary)" ] &&
 		[ -n "$(stat tx3_bytes)" ] &&
@@ -182,7 +182,7 @@ check_ntuple_off_clears() {
 # --- driver info, link, statistics
 ktap_check "ethtool -i: driver gve_rs, bus gve-rs-emu.1" check_drvinfo
 ktap_check "ethtool: link detected" check_link
-ktap_check "ethtool -S: 14 per-queue stats and 4 device stats" check_stats_names
+ktap_check "ethtool -S: 16 per-queue stats and 4 device stats" check_stats_names
 
 # --- channels
 ktap_check "ethtool -l: combined 4 of 16" check_channels_get

@@ -21,12 +21,21 @@
 #   showing what the driver and device did (tx<q>_sg_packets,
 #   tx<q>_tso_packets, tx<q>_tso_segments, the receiver's frames) and no
 #   segmentation refused (tx_tso_errors).
+# - ethtool -k/-K: rx-gro-hw (the device coalesces the in-order segments
+#   of a TCP flow that arrive together into one packet: one header, the
+#   payloads packed into buffers), on by default; verified streams over
+#   IPv4 and IPv6, with and without header split, with it on, off, and
+#   off with rx-checksumming (which takes it with it), the counters
+#   showing packets coalesced (rx<q>_gro_hw_packets/segments).
 source "$(dirname "$0")/lib.sh"
 
 ETHTOOL=${ETHTOOL:-ethtool}
+# ethtool >= 6.7 for tcp-data-split (-G).
+NEW_ETHTOOL=${NEW_ETHTOOL:-${DEVMEM_CACHE:-$HOME/.cache/devmem-rs}/tools/ethtool-trixie/usr/sbin/ethtool}
+[ -x "$NEW_ETHTOOL" ] && "$NEW_ETHTOOL" --version > /dev/null 2>&1 || NEW_ETHTOOL=$ETHTOOL
 MIB=$((1 << 20))
 
-ktap_header 40
+ktap_header 53
 pair_setup || { ktap_skip_all "no emulated port pair (CONFIG_GVE_RS_EMU)"; exit 4; }
 trap pair_cleanup EXIT
 
@@ -90,10 +99,13 @@ irqs_per_stream() {
 # many interrupts as frames is a wide margin.
 check_coal_irqs() {
 	local off on
+	# Frames, not packets of coalesced ones.
+	eb -K "$PB" rx-gro-hw off || return 1
 	eb -C "$PB" rx-usecs 0 tx-usecs 0 || return 1
 	off=$(irqs_per_stream 5402) || return 1
 	eb -C "$PB" rx-usecs 8000 tx-usecs 8000 || return 1
 	on=$(irqs_per_stream 5403) || return 1
+	eb -K "$PB" rx-gro-hw on || return 1
 	set -- $off $on
 	echo "rx-usecs 0: $1 interrupts for $2 frames; rx-usecs 8000: $3 for $4"
 	[ "$2" -gt 0 ] && [ "$4" -gt 0 ] && [ "$1" -ge "$2" ] && [ $((2 * $3)) -lt "$4" ]
@@ -133,7 +145,7 @@ stream_counts() {
 # frames grow (TX=grow: most of the frames it handed the driver, which
 # with TSO are fewer than the 1400 on the wire) or not (TX=same), the
 # receiver's validated ones likewise (RX=grow: most of the packets it
-# got).
+# got, fewer than the frames with GRO_HW).
 check_stream() {
 	local c
 	c=$(stream_counts "$1" "$2") || return 1
@@ -283,6 +295,13 @@ tx_counts() {
 # devstat NS DEV NAME: device statistic NAME.
 devstat() { ip netns exec "$1" "$ETHTOOL" -S "$2" | awk -v n="$3:" '$1 == n { print $2 }'; }
 
+# rx_frames: the frames B's device received (its packets, but segments
+# for the packets it coalesced).
+rx_frames() {
+	echo $(($(qsum "$NSB" "$PB" rx_packets) - $(qsum "$NSB" "$PB" rx_gro_hw_packets) +
+		$(qsum "$NSB" "$PB" rx_gro_hw_segments)))
+}
+
 # check_sg_tso ADDR PORT SG TSO: a verified 4 MiB stream from A to B at
 # ADDR. SG=grow: most of A's frames went from several buffers (SG=same:
 # none); TSO=grow: A sent super-frames, of two segments or more on
@@ -292,11 +311,11 @@ devstat() { ip netns exec "$1" "$ETHTOOL" -S "$2" | awk -v n="$3:" '$1 == n { pr
 check_sg_tso() {
 	local a0 a1 r0 r1 e0 e1 p sg tso seg rx
 	a0=$(tx_counts)
-	r0=$(qsum "$NSB" "$PB" rx_packets)
+	r0=$(rx_frames)
 	e0=$(devstat "$NSA" "$PA" tx_tso_errors)
 	tcp_stream_check "$1" "$2" $((4 * MIB)) > /dev/null || return 1
 	a1=$(tx_counts)
-	r1=$(qsum "$NSB" "$PB" rx_packets)
+	r1=$(rx_frames)
 	e1=$(devstat "$NSA" "$PA" tx_tso_errors)
 	local sgm=$3 tsom=$4
 	set -- $a0 $a1
@@ -357,6 +376,62 @@ ktap_check "SG + TSO again, IPv4: stream verified" check_sg_tso "$IPB" 5425 grow
 sed 's/^/# /' /tmp/ktap.out
 ktap_check "SG + TSO again, IPv6: stream verified" check_sg_tso "$IP6B" 5426 grow grow
 sed 's/^/# /' /tmp/ktap.out
+# --- hardware GRO
+
+# gro_counts: B's coalesced packets and their segments, B's frames, A's
+# TSO segments (sums over queues).
+gro_counts() {
+	echo "$(qsum "$NSB" "$PB" rx_gro_hw_packets) $(qsum "$NSB" "$PB" rx_gro_hw_segments)" \
+		"$(qsum "$NSB" "$PB" rx_packets) $(qsum "$NSA" "$PA" tx_tso_segments)"
+}
+
+# check_gro ADDR PORT GRO: a verified 4 MiB stream from A (TSO on) to B at
+# ADDR. GRO=grow: B's device coalesced segments, two or more per packet on
+# average, and B got fewer packets than A's device sent segments;
+# GRO=same: nothing coalesced.
+check_gro() {
+	local c0 c1 gp gs rx seg
+	c0=$(gro_counts)
+	tcp_stream_check "$1" "$2" $((4 * MIB)) > /dev/null || return 1
+	c1=$(gro_counts)
+	local mode=$3
+	set -- $c0 $c1
+	gp=$(($5 - $1)) gs=$(($6 - $2)) rx=$(($7 - $3)) seg=$(($8 - $4))
+	echo "B: $rx packets, $gp of them coalesced from $gs segments; A: $seg TSO segments"
+	case $mode in
+	grow) [ "$gp" -gt 0 ] && [ "$gs" -ge $((2 * gp)) ] && [ "$rx" -lt "$seg" ] ;;
+	same) [ "$gp" = 0 ] && [ "$gs" = 0 ] ;;
+	*) false ;;
+	esac
+}
+
+ktap_check "ethtool -k: rx-gro-hw on by default, both ports" bash -c "
+	ip netns exec $NSA $ETHTOOL -k $PA | grep -q '^rx-gro-hw: on' &&
+	ip netns exec $NSB $ETHTOOL -k $PB | grep -q '^rx-gro-hw: on'"
+ktap_check "GRO_HW, IPv4, unsplit: segments coalesced, stream verified" \
+	check_gro "$IPB" 5430 grow
+sed 's/^/# /' /tmp/ktap.out
+ktap_check "GRO_HW, IPv6: likewise" check_gro "$IP6B" 5431 grow
+sed 's/^/# /' /tmp/ktap.out
+ktap_check "ethtool -G tcp-data-split on (B)" ip netns exec "$NSB" "$NEW_ETHTOOL" -G "$PB" tcp-data-split on
+ktap_check "GRO_HW with header split: one header buffer, payloads packed, verified" \
+	check_gro "$IPB" 5432 grow
+sed 's/^/# /' /tmp/ktap.out
+ktap_check "ethtool -K rx-gro-hw off (B)" eb -K "$PB" rx-gro-hw off
+ktap_check "rx-gro-hw off: nothing coalesced, stream verified" check_gro "$IPB" 5433 same
+sed 's/^/# /' /tmp/ktap.out
+ktap_check "ethtool -K rx-gro-hw on (B)" eb -K "$PB" rx-gro-hw on
+ktap_check "ethtool -K rx off (B) takes rx-gro-hw with it" bash -c "
+	ip netns exec $NSB $ETHTOOL -K $PB rx off &&
+	ip netns exec $NSB $ETHTOOL -k $PB | grep -q '^rx-gro-hw: off'"
+ktap_check "rx off: nothing coalesced, stream verified" check_gro "$IPB" 5434 same
+ktap_check "ethtool -K rx on (B): rx-gro-hw comes back" bash -c "
+	ip netns exec $NSB $ETHTOOL -K $PB rx on &&
+	ip netns exec $NSB $ETHTOOL -k $PB | grep -q '^rx-gro-hw: on'"
+ktap_check "GRO_HW again, IPv6 with header split: stream verified" \
+	check_gro "$IP6B" 5435 grow
+sed 's/^/# /' /tmp/ktap.out
+ktap_check "ethtool -G tcp-data-split off (B)" ip netns exec "$NSB" "$NEW_ETHTOOL" -G "$PB" tcp-data-split off
 ktap_check "ethtool -k: both on again at the end" bash -c "
 	ip netns exec $NSA $ETHTOOL -k $PA | grep -q '^tx-checksumming: on' &&
 	ip netns exec $NSB $ETHTOOL -k $PB | grep -q '^rx-checksumming: on'"
