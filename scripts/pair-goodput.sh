@@ -77,7 +77,7 @@ ekb sg on tso on
 ip netns exec "$NSB" ethtool -K "$PB" rx-gro-hw on 2> /dev/null
 stream veth-2 $NSVB $NSVA $VB
 stream pair-on-2 "$NSB" "$NSA" "$IPB"
-ratio() { awk -v a="${mbs[$1]:-0}" -v b="${mbs[$2]:-0}" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="${mbs[$1]:-0}" -v b="${mbs[$2]:-0}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 say "pair/veth (offloads on): $(ratio pair-on veth), $(ratio pair-on-2 veth-2) (second run)"
 say "pair/veth (offloads off): $(ratio pair-off veth)"
 say "pair on/off: $(ratio pair-on pair-off)"
