@@ -198,6 +198,7 @@ pub(super) unsafe fn array_out<'a, E>(
 ///     features: Features::EMPTY,
 ///     ethtool: Some(OpsTable::get()),
 ///     stat_ops: None,
+///     tso_max: None,
 /// };
 /// let reg = Registration::<Ctx>::new(&params, ())?;
 /// // SAFETY: The device is registered with our ops table, looked up
