@@ -317,8 +317,8 @@ impl netdev::Driver for GveNetdev {
         for q in 0..MAX_QUEUES {
             total.add(&p.queue_stats(q));
         }
-        stats.add_rx(total.rx_packets, total.rx_bytes);
-        stats.add_tx(total.tx_packets, total.tx_bytes);
+        stats.add_rx(total.rx_wire_packets(), total.rx_bytes);
+        stats.add_tx(total.tx_wire_packets(), total.tx_bytes);
         stats.add_dropped(total.rx_dropped, total.tx_dropped);
     }
 
@@ -340,19 +340,16 @@ impl netdev::Driver for GveNetdev {
 /// Per-queue statistics (`netdev` family `qstats-get`). A queue reports
 /// the counters of its index over the device's life (as `ethtool -S`
 /// does); the base holds those of the indices not in use, so that the
-/// device totals equal `get_stats64`'s.
+/// device totals equal `get_stats64`'s. Packets are wire packets, as the
+/// family defines them: coalesced and segmented ones count as their
+/// segments, also reported as `hw-gro`/`hw-gso` counts.
 impl StatOps for GveNetdev {
     fn queue_stats_rx(dev: &Device<Self>, idx: u32, stats: &mut RxQueueStats<'_>) {
-        let s = dev.data().queue_stats(idx as usize);
-        stats.set_packets(s.rx_packets);
-        stats.set_bytes(s.rx_bytes);
-        stats.set_alloc_fail(s.rx_alloc_fail);
+        report_rx(&dev.data().queue_stats(idx as usize), stats);
     }
 
     fn queue_stats_tx(dev: &Device<Self>, idx: u32, stats: &mut TxQueueStats<'_>) {
-        let s = dev.data().queue_stats(idx as usize);
-        stats.set_packets(s.tx_packets);
-        stats.set_bytes(s.tx_bytes);
+        report_tx(&dev.data().queue_stats(idx as usize), stats);
     }
 
     fn base_stats(dev: &Device<Self>, rx: &mut RxQueueStats<'_>, tx: &mut TxQueueStats<'_>) {
@@ -364,12 +361,28 @@ impl StatOps for GveNetdev {
         for q in dev.real_num_tx_queues() as usize..MAX_QUEUES {
             t.add(&p.queue_stats(q));
         }
-        rx.set_packets(r.rx_packets);
-        rx.set_bytes(r.rx_bytes);
-        rx.set_alloc_fail(r.rx_alloc_fail);
-        tx.set_packets(t.tx_packets);
-        tx.set_bytes(t.tx_bytes);
+        // The core sums into the base: every counter a queue reports must
+        // be set here too.
+        report_rx(&r, rx);
+        report_tx(&t, tx);
     }
+}
+
+fn report_rx(s: &QueueStats, stats: &mut RxQueueStats<'_>) {
+    stats.set_packets(s.rx_wire_packets());
+    stats.set_bytes(s.rx_bytes);
+    stats.set_alloc_fail(s.rx_alloc_fail);
+    stats.set_csum_unnecessary(s.rx_csum_unnecessary);
+    stats.set_hw_gro_packets(s.rx_gro_hw_packets);
+    stats.set_hw_gro_wire_packets(s.rx_gro_hw_segments);
+}
+
+fn report_tx(s: &QueueStats, stats: &mut TxQueueStats<'_>) {
+    stats.set_packets(s.tx_wire_packets());
+    stats.set_bytes(s.tx_bytes);
+    stats.set_needs_csum(s.tx_csum_partial);
+    stats.set_hw_gso_packets(s.tx_tso_packets);
+    stats.set_hw_gso_wire_packets(s.tx_tso_segments);
 }
 
 /// Restart of one rx queue (devmem binding and unbinding): the queue's

@@ -93,6 +93,19 @@ impl RxOffloads {
 }
 
 impl QueueStats {
+    /// Packets as they were on the wire (the netdev family's and the
+    /// link's `rx-packets`): a packet the device coalesced counts as its
+    /// segments. `rx_packets` counts what the driver gave the stack.
+    pub(crate) fn rx_wire_packets(&self) -> u64 {
+        self.rx_packets - self.rx_gro_hw_packets + self.rx_gro_hw_segments
+    }
+
+    /// Packets as they went on the wire (`tx-packets`): a super-frame the
+    /// device segmented counts as its segments.
+    pub(crate) fn tx_wire_packets(&self) -> u64 {
+        self.tx_packets - self.tx_tso_packets + self.tx_tso_segments
+    }
+
     pub(crate) fn add(&mut self, o: &QueueStats) {
         self.rx_packets += o.rx_packets;
         self.rx_bytes += o.rx_bytes;

@@ -111,6 +111,23 @@ impl RxQueueStats<'_> {
     pub fn set_alloc_fail(&mut self, v: u64) {
         self.0.alloc_fail = v;
     }
+
+    /// Packets whose L4 checksum the device validated
+    /// (`CHECKSUM_UNNECESSARY`).
+    pub fn set_csum_unnecessary(&mut self, v: u64) {
+        self.0.csum_unnecessary = v;
+    }
+
+    /// Packets the device coalesced from smaller ones (hardware GRO).
+    pub fn set_hw_gro_packets(&mut self, v: u64) {
+        self.0.hw_gro_packets = v;
+    }
+
+    /// Wire packets the device coalesced into those of
+    /// [`set_hw_gro_packets`](Self::set_hw_gro_packets).
+    pub fn set_hw_gro_wire_packets(&mut self, v: u64) {
+        self.0.hw_gro_wire_packets = v;
+    }
 }
 
 /// The counters of one tx queue (or of the tx base); unset ones are not
@@ -126,6 +143,22 @@ impl TxQueueStats<'_> {
     /// Bytes sent.
     pub fn set_bytes(&mut self, v: u64) {
         self.0.bytes = v;
+    }
+
+    /// Packets the device computed the L4 checksum of (`CHECKSUM_PARTIAL`).
+    pub fn set_needs_csum(&mut self, v: u64) {
+        self.0.needs_csum = v;
+    }
+
+    /// Packets the device segmented (TSO).
+    pub fn set_hw_gso_packets(&mut self, v: u64) {
+        self.0.hw_gso_packets = v;
+    }
+
+    /// Wire packets the device made of those of
+    /// [`set_hw_gso_packets`](Self::set_hw_gso_packets).
+    pub fn set_hw_gso_wire_packets(&mut self, v: u64) {
+        self.0.hw_gso_wire_packets = v;
     }
 }
 

@@ -11,6 +11,7 @@ Port A goes into a namespace, port B stays here (so that ynl sees it).
 Needs KSRC (the kernel tree, for ynl and the netdev spec).
 """
 
+import re
 import subprocess
 import sys
 
@@ -90,6 +91,39 @@ def traffic_counted():
     totals_match()
 
 
+def ethtool_sum(name):
+    """Port B's ethtool -S counter rx<q>_NAME summed over its queues."""
+    out = subprocess.run(["ethtool", "-S", PB], check=True, capture_output=True,
+                         text=True).stdout
+    return sum(int(line.split(":")[1]) for line in out.splitlines()
+               if re.fullmatch(rf"rx\d+_{name}", line.split(":")[0].strip()))
+
+
+def wire_packets():
+    """rx-packets counts wire packets (the family's definition): a 1 MiB
+    stream arrives coalesced by the device (rx-gro-hw is on), reported as
+    rx-hw-gro-packets of rx-hw-gro-wire-packets; rx-packets is what the
+    driver handed the stack with each coalesced packet counted as its
+    segments (ethtool -S counts the former: rx<q>_packets)."""
+    d0 = device()
+    e0 = [ethtool_sum(n) for n in ("packets", "gro_hw_packets", "gro_hw_segments")]
+    stream()
+    d1 = device()
+    e1 = [ethtool_sum(n) for n in ("packets", "gro_hw_packets", "gro_hw_segments")]
+    gro = d1["rx-hw-gro-packets"] - d0["rx-hw-gro-packets"]
+    wire = d1["rx-hw-gro-wire-packets"] - d0["rx-hw-gro-wire-packets"]
+    pkts = d1["rx-packets"] - d0["rx-packets"]
+    print(f"# rx-packets +{pkts}, rx-hw-gro-packets +{gro} of +{wire} wire packets")
+    ksft_true(gro > 0 and wire >= 2 * gro, "coalesced packets counted")
+    ksft_true(pkts >= wire, "rx-packets counts the coalesced packets' segments")
+    # The ethtool counters of the same queues tell the same story (the
+    # ACKs of B are tx; nothing else arrives on B's port meanwhile but
+    # neighbour discovery, which the tolerance of 5 covers).
+    skb = e1[0] - e0[0] - (e1[1] - e0[1]) + (e1[2] - e0[2])
+    ksft_true(abs(skb - pkts) <= 5, f"ethtool: {skb} wire packets, qstats: {pkts}")
+    totals_match()
+
+
 def fewer_channels():
     """ethtool -L combined 2: queues 0-1 reported, totals kept (the base
     holds queues 2-3) and still matching; back to 4."""
@@ -124,7 +158,7 @@ def main():
         sh(f"ip addr add {IPB}/24 dev {PB} && ip link set {PB} up")
         # The driver's default, whatever a test before left behind.
         sh(f"ethtool -L {PB} combined 4")
-        ksft_run([queues_reported, traffic_counted, fewer_channels, down])
+        ksft_run([queues_reported, traffic_counted, wire_packets, fewer_channels, down])
     finally:
         subprocess.run(f"ip addr flush dev {PB}; ip link set {PB} down; ip netns del {NSA}",
                        shell=True)
