@@ -56,9 +56,15 @@ def eth(*args, ns=NSB, check=True):
 
 
 def rx_packets():
-    """Port B's rx packets per queue (ethtool -S)."""
+    """Port B's rx wire packets per queue (ethtool -S): the packets the
+    driver handed the stack, each one the device coalesced (hardware GRO,
+    on by default) counted as its segments."""
     out = eth("-S", ENV.b).stdout
-    return {int(q): int(v) for q, v in re.findall(r"rx(\d+)_packets: (\d+)", out)}
+
+    def per_queue(name):
+        return {int(q): int(v) for q, v in re.findall(rf"rx(\d+)_{name}: (\d+)", out)}
+    pkts, gro, segs = per_queue("packets"), per_queue("gro_hw_packets"), per_queue("gro_hw_segments")
+    return {q: n - gro.get(q, 0) + segs.get(q, 0) for q, n in pkts.items()}
 
 
 def rss(ctx=0):
