@@ -462,12 +462,12 @@ fn gro_same_headers(a: &[u8], b: &[u8], flow: &Flow) -> bool {
 /// first's payload length and no PSH, each one's sequence number follows,
 /// its payload is no longer than the first's, and the whole stays within
 /// `max_payload` bytes of payload. Frames longer than `mtu` take no part.
-pub(crate) fn gro_len<F: core::ops::Deref<Target = [u8]>>(
-    frames: &[F],
+pub(crate) fn gro_len<'a>(
+    mut frames: impl Iterator<Item = &'a [u8]>,
     mtu: usize,
     max_payload: usize,
 ) -> usize {
-    let Some(first) = frames.first().map(|f| &**f) else {
+    let Some(first) = frames.next() else {
         return 0;
     };
     if first.len() > mtu + ETH_HLEN {
@@ -479,7 +479,7 @@ pub(crate) fn gro_len<F: core::ops::Deref<Target = [u8]>>(
     let hdr = &first[..g.flow.hdr_end];
     let (mut n, mut next, mut total, mut open) = (1, g.seq, g.payload, g.flags & TCP_PSH == 0);
     next = next.wrapping_add(g.payload as u32);
-    for f in frames[1..].iter().map(|f| &**f) {
+    for f in frames {
         if !open || f.len() > mtu + ETH_HLEN {
             break;
         }

@@ -106,6 +106,104 @@ pub(crate) struct EmuPort {
     mac: [u8; 6],
     #[pin]
     state: SpinLockBh<State>,
+    /// The frames the port is putting on the wire: taken (before `state`)
+    /// for the whole of a transmission, the peer's receive included, so
+    /// its buffers are reused from frame to frame.
+    #[pin]
+    wire: SpinLockBh<Wire>,
+}
+
+/// Bytes of a port's transmit buffer: a TSO frame's segments, each with
+/// its own copy of the headers (a frame that does not fit is dropped).
+const WIRE_BYTES: usize = (TSO_MAX_SIZE + (TSO_MAX_SEGS - 1) * TSO_MAX_HDR) as usize;
+
+/// A port's transmit buffer, allocated once: the `n` frames of one burst
+/// back to back in `data`, frame `i` ending at `ends[i]`.
+struct Wire {
+    data: KVec<u8>,
+    ends: [usize; TSO_MAX_SEGS as usize],
+    n: usize,
+}
+
+impl Wire {
+    fn clear(&mut self) {
+        self.n = 0;
+    }
+
+    /// A new frame of `len` bytes after the others (zeroed or not: the
+    /// caller writes all of it).
+    fn frame(&mut self, len: usize) -> core::result::Result<&mut [u8], TxError> {
+        let from = match self.n.checked_sub(1) {
+            None => 0,
+            Some(j) => self.ends[j],
+        };
+        let to = from.checked_add(len).ok_or(TxError::Dma)?;
+        let end = self.ends.get_mut(self.n).ok_or(TxError::Dma)?;
+        let buf = self.data.get_mut(from..to).ok_or(TxError::Dma)?;
+        *end = to;
+        self.n += 1;
+        Ok(buf)
+    }
+
+    fn burst(&self) -> Burst<'_> {
+        Burst {
+            data: &self.data,
+            ends: &self.ends[..self.n],
+            start: 0,
+        }
+    }
+}
+
+/// The frames of one burst on the wire (what one transmitted frame
+/// became: itself, or the segments of a TSO frame), back to back: frame
+/// `i` is `data[ends[i - 1]..ends[i]]` (the first from `start`).
+#[derive(Clone, Copy)]
+struct Burst<'a> {
+    data: &'a [u8],
+    ends: &'a [usize],
+    start: usize,
+}
+
+impl<'a> Burst<'a> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Frame `i` (empty past the end).
+    fn frame(&self, i: usize) -> &'a [u8] {
+        let from = match i.checked_sub(1) {
+            None => self.start,
+            Some(j) => self.ends.get(j).copied().unwrap_or(0),
+        };
+        let to = self.ends.get(i).copied().unwrap_or(0);
+        self.data.get(from..to).unwrap_or(&[])
+    }
+
+    /// The frames from the `n`th on.
+    fn skip(&self, n: usize) -> Self {
+        let n = n.min(self.ends.len());
+        let start = match n.checked_sub(1) {
+            None => self.start,
+            Some(j) => self.ends[j],
+        };
+        Self {
+            data: self.data,
+            ends: &self.ends[n..],
+            start,
+        }
+    }
+
+    /// The first `n` frames.
+    fn take(&self, n: usize) -> Self {
+        Self {
+            ends: &self.ends[..n.min(self.ends.len())],
+            ..*self
+        }
+    }
+
+    fn iter(self) -> impl Iterator<Item = &'a [u8]> + Clone {
+        (0..self.len()).map(move |i| self.frame(i))
+    }
 }
 
 /// A port as the driver and its peer see it: with the timer that raises
@@ -213,6 +311,7 @@ impl EmuPort {
         for _ in 0..RSS_CONTEXTS {
             contexts.push(None, GFP_KERNEL)?;
         }
+        let wire = KVec::from_elem(0u8, WIRE_BYTES, GFP_KERNEL)?;
         let mut indir = [0u16; RSS_INDIR_LEN];
         for (i, e) in indir.iter_mut().enumerate() {
             *e = (i % MAX_QUEUES) as u16;
@@ -220,6 +319,11 @@ impl EmuPort {
         Arc::pin_init(
             kernel::new_timer!(try_pin_init!(Self {
                 mac,
+                wire <- new_spinlock_bh!(Wire {
+                    data: wire,
+                    ends: [0; TSO_MAX_SEGS as usize],
+                    n: 0,
+                }),
                 state <- new_spinlock_bh!(State {
                     nq: 0,
                     hsplit: false,
@@ -255,24 +359,25 @@ impl EmuPort {
     /// consecutive segments of one TCP flow in the burst coalesce into one
     /// packet ([`State::deliver_chain`]); the rest go one by one. The
     /// queues' interrupts are raised (or moderated) per packet.
-    fn receive(port: &Dev, frames: &[KVec<u8>]) {
+    fn receive(port: &Dev, frames: Burst<'_>) {
         // Interrupts to raise, by rx queue.
         let mut raise = [0u32; MAX_QUEUES];
         let irq = {
             let mut st = port.state.lock();
             let st = &mut *st;
             let mut i = 0;
-            while let Some(rest) = frames.get(i..).filter(|r| !r.is_empty()) {
+            while i < frames.len() {
+                let rest = frames.skip(i);
                 let n = if st.gro {
-                    packet::gro_len(rest, st.mtu as usize, GRO_MAX_PAYLOAD as usize)
+                    packet::gro_len(rest.iter(), st.mtu as usize, GRO_MAX_PAYLOAD as usize)
                 } else {
                     1
                 };
-                let chain = rest.get(..n).filter(|c| c.len() > 1);
+                let chain = Some(rest.take(n)).filter(|c| c.len() > 1);
                 let (q, used) = match chain.and_then(|c| st.deliver_chain(c)) {
                     Some(q) => (q, n),
                     // Segments the chain could not take go one by one.
-                    None => (st.deliver(&rest[0]), 1),
+                    None => (st.deliver(rest.frame(0)), 1),
                 };
                 if let Some(q) = q {
                     if st.signal(port, Vector::Rx(q)).is_some() {
@@ -383,8 +488,8 @@ impl State {
     /// queue to signal (`None` when the packet was dropped for want of
     /// buffers), or `None` if the posted buffers are too small for the
     /// packet (the caller delivers the segments one by one).
-    fn deliver_chain(&mut self, frames: &[KVec<u8>]) -> Option<Option<u16>> {
-        let first = frames.first()?;
+    fn deliver_chain(&mut self, frames: Burst<'_>) -> Option<Option<u16>> {
+        let first = Some(frames.frame(0)).filter(|_| frames.len() > 0)?;
         let flow = packet::parse(first)?;
         let hdr_end = flow.hdr_end;
         if hdr_end > GRO_MAX_HDR {
@@ -404,7 +509,10 @@ impl State {
             return Some(None);
         };
         let total: usize = frames.iter().map(|f| packet::l4_payload(f).len()).sum();
-        let last_flags = frames.last().and_then(|f| f.get(flow.l4_off + 13)).copied();
+        let last_flags = frames
+            .frame(frames.len() - 1)
+            .get(flow.l4_off + 13)
+            .copied();
         let mut hdr = [0u8; GRO_MAX_HDR];
         let hdr = &mut hdr[..hdr_end];
         hdr.copy_from_slice(&first[..hdr_end]);
@@ -449,7 +557,7 @@ impl State {
         };
         let mut pieces = Iterator::chain(
             core::iter::once(head),
-            frames.iter().map(|f| packet::l4_payload(f)),
+            frames.iter().map(packet::l4_payload),
         );
         let mut cur: &[u8] = &[];
         for i in 0..need {
@@ -713,7 +821,10 @@ impl Port for Dev {
     }
 
     fn post_tx(&self, q: u16, seg: TxSeg) -> Result {
-        let (frames, peer, irq) = {
+        // The last descriptor puts the frame on the wire: in this port's
+        // transmit buffers, taken before the state lock.
+        let mut wire = seg.eop.then(|| self.wire.lock());
+        let (sent, peer, irq) = {
             let mut st = self.state.lock();
             let st = &mut *st;
             let dma = st.dma.as_ref().ok_or(EIO)?;
@@ -722,9 +833,9 @@ impl Port for Dev {
                 return Err(EBUSY);
             }
             txq.segs.push(seg)?;
-            if !seg.eop {
+            let Some(wire) = wire.as_deref_mut() else {
                 return Ok(());
-            }
+            };
             // The frame's descriptors; what to do with it is in its first.
             let mut segs = [TxSeg::default(); MAX_SEGS];
             let n = txq.segs.len().min(MAX_SEGS);
@@ -734,28 +845,25 @@ impl Port for Dev {
             let segs = &segs[..n];
             // Read every byte of the frame before completing it (after
             // which the driver unmaps it).
-            let frames = match segs.first().and_then(|s| s.tso) {
-                Some(tso) => tso_frames(dma, segs, tso, st.mtu),
-                None => whole_frame(dma, segs, &mut st.stats.tx_csum_errors),
+            wire.clear();
+            let built = match segs.first().and_then(|s| s.tso) {
+                Some(tso) => tso_frames(dma, segs, tso, st.mtu, wire),
+                None => whole_frame(dma, segs, &mut st.stats.tx_csum_errors, wire),
             };
             txq.segs.clear();
             let _ = txq.compl.push(TxCompl { tag: seg.tag });
-            let frames = match frames {
-                Ok(f) => f,
-                Err(e) => {
-                    match e {
-                        TxError::Dma => st.stats.dma_errors += 1,
-                        TxError::Tso => st.stats.tx_tso_errors += 1,
-                    }
-                    KVec::new()
+            if let Err(e) = &built {
+                match e {
+                    TxError::Dma => st.stats.dma_errors += 1,
+                    TxError::Tso => st.stats.tx_tso_errors += 1,
                 }
-            };
+            }
             let irq = st.signal(self, Vector::Tx(q));
-            (frames, st.peer.clone(), irq)
+            (built.is_ok(), st.peer.clone(), irq)
         };
         EmuPort::raise(irq, Vector::Tx(q));
-        if let Some(p) = peer {
-            EmuPort::receive(&p, &frames);
+        if let (Some(p), Some(w), true) = (peer, wire.as_deref(), sent) {
+            EmuPort::receive(&p, w.burst());
         }
         Ok(())
     }
@@ -824,9 +932,6 @@ enum TxError {
     Tso,
 }
 
-/// The frames to put on the wire.
-type Frames = KVec<KVec<u8>>;
-
 /// Reads bytes `off..off + buf.len()` of the frame whose descriptors are
 /// `segs` into `buf`, through their DMA addresses.
 fn gather(dma: &BusMaster, segs: &[TxSeg], mut off: usize, buf: &mut [u8]) -> Result {
@@ -853,35 +958,35 @@ fn gather(dma: &BusMaster, segs: &[TxSeg], mut off: usize, buf: &mut [u8]) -> Re
     }
 }
 
-/// A frame as it is, its checksum filled in if its first descriptor asks
-/// (offsets past the frame: sent as it is, counted in `csum_errors`; its
-/// checksum is wrong, and the receiver drops it).
+/// Puts the frame as it is into `wire`, its checksum filled in if its
+/// first descriptor asks (offsets past the frame: sent as it is, counted
+/// in `csum_errors`; its checksum is wrong, and the receiver drops it).
 fn whole_frame(
     dma: &BusMaster,
     segs: &[TxSeg],
     csum_errors: &mut u64,
-) -> core::result::Result<Frames, TxError> {
+    wire: &mut Wire,
+) -> core::result::Result<(), TxError> {
     let total: usize = segs.iter().map(|s| s.len as usize).sum();
-    let mut frame = KVec::from_elem(0u8, total, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
-    gather(dma, segs, 0, &mut frame).map_err(|_| TxError::Dma)?;
+    let frame = wire.frame(total)?;
+    gather(dma, segs, 0, frame).map_err(|_| TxError::Dma)?;
     if let Some(c) = segs.first().and_then(|s| s.csum) {
-        if !packet::fill_csum(&mut frame, c.start as usize, c.offset as usize) {
+        if !packet::fill_csum(frame, c.start as usize, c.offset as usize) {
             *csum_errors += 1;
         }
     }
-    let mut frames = KVec::with_capacity(1, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
-    frames.push(frame, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
-    Ok(frames)
+    Ok(())
 }
 
-/// The segments of a TSO frame (see [`TxTso`]), each at most `mtu` bytes
-/// past the Ethernet header.
+/// Puts the segments of a TSO frame (see [`TxTso`]) into `wire`, each at
+/// most `mtu` bytes past the Ethernet header.
 fn tso_frames(
     dma: &BusMaster,
     segs: &[TxSeg],
     tso: TxTso,
     mtu: u32,
-) -> core::result::Result<Frames, TxError> {
+    wire: &mut Wire,
+) -> core::result::Result<(), TxError> {
     let total: usize = segs.iter().map(|s| s.len as usize).sum();
     let (hdr_len, mss) = (tso.hdr_len as usize, tso.mss as usize);
     if hdr_len > TSO_MAX_HDR as usize
@@ -900,20 +1005,18 @@ fn tso_frames(
     let mut hdr = [0u8; TSO_MAX_HDR as usize];
     let hdr = &mut hdr[..hdr_len];
     gather(dma, segs, 0, hdr).map_err(|_| TxError::Dma)?;
-    let mut frames = KVec::with_capacity(n, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
     for i in 0..n {
         let off = i * mss;
         let len = mss.min(payload - off);
-        let mut f = KVec::from_elem(0u8, hdr_len + len, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
+        let f = wire.frame(hdr_len + len)?;
         f[..hdr_len].copy_from_slice(hdr);
         gather(dma, segs, hdr_len + off, &mut f[hdr_len..]).map_err(|_| TxError::Dma)?;
         // `off` is below `TSO_MAX_SIZE`, `i` below `TSO_MAX_SEGS`.
-        if !packet::tso_fix(&mut f, hdr_len, i as u32, off as u32, i + 1 == n) {
+        if !packet::tso_fix(f, hdr_len, i as u32, off as u32, i + 1 == n) {
             return Err(TxError::Tso);
         }
-        frames.push(f, GFP_ATOMIC).map_err(|_| TxError::Dma)?;
     }
-    Ok(frames)
+    Ok(())
 }
 
 /// Two ports joined by a wire, registered as platform devices
