@@ -19,7 +19,7 @@ NEW_ETHTOOL=${NEW_ETHTOOL:-${DEVMEM_CACHE:-$HOME/.cache/devmem-rs}/tools/ethtool
 [ -x "$NEW_ETHTOOL" ] && "$NEW_ETHTOOL" --version > /dev/null 2>&1 || NEW_ETHTOOL=
 MIB=$((1 << 20))
 
-ktap_header 56
+ktap_header 57
 pair_setup || { ktap_skip_all "no emulated port pair (CONFIG_GVE_RS_EMU)"; exit 4; }
 trap pair_cleanup EXIT
 
@@ -231,6 +231,9 @@ ktap_check "ethtool -X hkey (40 bytes)" eb -X "$PB" hkey \
 	"$(printf '%02x:' $(seq 1 39))28"
 ktap_check "ethtool -x: new key" bash -c \
 	"ip netns exec $NSB $ETHTOOL -x $PB | grep -q '01:02:03:04:05:06:07:08'"
+# Back to the driver's default key for the tests after this one.
+ktap_check "ethtool -X hkey: the default key again" eb -X "$PB" hkey \
+	6d:5a:56:da:25:5b:0e:c2:41:67:25:3d:43:a3:8f:b0:d0:ca:2b:cb:ae:7b:30:b4:77:cb:2d:a3:80:30:f2:0c:6a:42:b7:3b:be:ac:01:fa
 
 # --- ntuple
 ktap_check "ethtool -n: 4 RX rings" check_ntuple_rings

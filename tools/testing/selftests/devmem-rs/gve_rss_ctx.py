@@ -155,7 +155,9 @@ def set_up():
     ENV.a, ENV.b = split_pair(NSA, NSB, IPA, IPB)
     eth("-L", ENV.b, "combined", "6")
     eth("-K", ENV.b, "ntuple", "on")
-    eth("-X", ENV.b, "equal", "2")
+    # The main context: queues 0-1, the default key (whatever a test
+    # before left behind: gve_ethtool.sh sets a key of its own).
+    eth("-X", ENV.b, "equal", "2", "hkey", ":".join(f"{b:02x}" for b in MAIN_KEY))
 
 
 def ctx_new(*args):
