@@ -54,9 +54,10 @@ import sys
 import tempfile
 import time
 
-from devmem_rs import (HERE, KsftSkipEx, LazyEnv, NlError, YnlFamily, ethtool, ksft_eq,
-                       ksft_exit, ksft_in, ksft_run, ksft_true, port_netdev, sh, skip_without_ports,
-                       spec, split_pair, timed, udmabuf, unsplit_pair)
+from devmem_rs import (HERE, KsftSkipEx, LazyEnv, NlError, YnlFamily, ethtool,
+                       flush_deferred_frees, ksft_eq, ksft_exit, ksft_in, ksft_run, ksft_true,
+                       port_netdev, sh, skip_without_ports, spec, split_pair, timed, udmabuf,
+                       unsplit_pair)
 from ynl.lib.ynl import Netlink  # pylint: disable=wrong-import-order
 from devmem_sockopt import SCM_DEVMEM_DMABUF, Stream, netns
 from devmem_teardown import binding_known, configure_b, ifindex, nsexec, sender
@@ -248,6 +249,7 @@ class Env(LazyEnv):
                 return None
             if time.monotonic() > end:
                 return f"binding {ident}: {left}"
+            flush_deferred_frees()
             time.sleep(0.5)
 
     def close(self):

@@ -42,6 +42,23 @@ def sh(cmd):
     subprocess.run(cmd, shell=True, check=True, capture_output=True)
 
 
+def flush_deferred_frees():
+    """Frees the skbs other CPUs left on each CPU's deferred-free list.
+
+    An skb freed on a CPU other than the one that allocated it (received
+    by NAPI on one vCPU, consumed by recvmsg or a close on another) goes
+    to the allocating CPU's list (skb_attempt_defer_free) and is freed
+    when that CPU next runs NET_RX, or once 32 wait; an idle CPU keeps
+    them, and with them the page-pool buffers (net_iovs) they hold, so a
+    binding whose queue was restarted lingers. A loopback packet sent
+    from each CPU runs NET_RX there (loopback delivers to the sending
+    CPU's backlog), which frees the list: what any traffic on that CPU
+    would do."""
+    for cpu in sorted(os.sched_getaffinity(0)):
+        subprocess.run(["taskset", "-c", str(cpu), "ping", "-q", "-c", "1", "-W", "1",
+                        "127.0.0.1"], capture_output=True, check=False)
+
+
 def spec(name):
     """Path of netlink spec NAME.yaml in the kernel tree."""
     return os.path.join(SPECS, f"{name}.yaml")

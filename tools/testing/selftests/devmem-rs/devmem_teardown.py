@@ -37,8 +37,9 @@ import subprocess
 import sys
 import time
 
-from devmem_rs import (HERE, KsftSkipEx, NlError, YnlFamily, ethtool, ksft_eq, ksft_exit, ksft_run,
-                       ksft_true, port_netdev, sh, skip_without_ports, spec, wait_ports)
+from devmem_rs import (HERE, KsftSkipEx, NlError, YnlFamily, ethtool, flush_deferred_frees,
+                       ksft_eq, ksft_exit, ksft_run, ksft_true, port_netdev, sh,
+                       skip_without_ports, spec, wait_ports)
 
 NSA, NSB = "dmtd-a", "dmtd-b"
 IPA, IPB = "198.18.0.1", "198.18.0.2"
@@ -150,6 +151,7 @@ def wait_gone(ident, ns=NSB, timeout=30):
         left = " ".join(PROBES[ns].cmd(f"dumps {ident}"))
         if left == "0" and not binding_known(ident):
             return None
+        flush_deferred_frees()
         time.sleep(0.5)
     return left if left != "0" else f"binding {ident} still known to the core"
 
