@@ -69,10 +69,10 @@ cmdline+=" softlockup_panic=1 kmemleak=on no_hash_pointers ${DEVMEM_CMDLINE:-}"
 # Without ACPI the guest finds its CPUs in SeaBIOS's MP table, which lists
 # one CPU per package: QEMU's default layout (one package of N cores) gives
 # it one CPU. DEVMEM_VM_SMP=sockets (make bench) asks for one socket per
-# vCPU, so the guest runs them all. make test keeps the default until the
-# suite handles a second CPU (the page pool of an unbound dma-buf kept
-# buffers in flight for over 30 s, likely in skbs whose free was deferred
-# to the other CPU; see README).
+# vCPU, so the guest runs them all. make test keeps the default until a
+# whole run with two is green (the skbs whose free was deferred to an idle
+# CPU, which kept an unbound dma-buf's buffers, are flushed by the tests
+# now; see README).
 smp=${DEVMEM_VM_CPUS:-2}
 [ "${DEVMEM_VM_SMP:-}" = sockets ] && smp+=",sockets=${DEVMEM_VM_CPUS:-2}"
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -smp "$smp"

@@ -45,8 +45,9 @@ TESTS = ["ping.py", "queues.py", "stats.py",
 # DRV_UPSTREAM_TESTS="hw/csum.py stats.py" runs only those (a subset, to
 # look at one program; the injected-allocation-failure stream still runs).
 TESTS = os.environ.get("DRV_UPSTREAM_TESTS", "").split() or TESTS
-# Per upstream program, seconds (rss_ctx.py runs ~25 iperf3 phases).
-TIMEOUT = {"hw/rss_ctx.py": 1500, "hw/pp_alloc_fail.py": 300}
+# Per upstream program, seconds (rss_ctx.py runs ~25 iperf3 phases: its
+# 13 cases took over 1500 s on 2026-11-27, 12 of them in 1501 s).
+TIMEOUT = {"hw/rss_ctx.py": 2400, "hw/pp_alloc_fail.py": 300}
 
 # Skips (and upstream XFAILs) allowed: the feature cannot apply to this
 # device. (program, case) -> regex the reason must match.
