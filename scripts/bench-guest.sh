@@ -120,6 +120,15 @@ for r in $(seq "$runs"); do
 		> "$out/memcpy.$r.log" 2>&1 || fail "memcpy run $r"
 	say "memcpy: $(sed 's/^devmem-rx memcpy-bench: //' "$out/memcpy.$r.log")"
 done
+# One devmem stream of 1 s first, not counted: the first stream of a
+# boot ran at a fraction of the later ones (2026-11-27, both kernels:
+# 1.19 and 0.77 MB/s against 6-8 MB/s for the same stream later in the
+# boot), which made the first measured figure a start-up cost.
+say "warm-up stream (not counted)"
+main_secs=$secs
+secs=1
+stream warmup devmem 1 128 $rxc 0
+secs=$main_secs
 for r in $(seq "$runs"); do
 	# 1 flow: receiver on vCPU 1, sender (and the emulated NIC's work,
 	# done synchronously when it transmits) on vCPU 0. devmem and copy
