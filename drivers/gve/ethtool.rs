@@ -118,6 +118,15 @@ fn apply_rxfh(c: &mut RssCtx, rss: &RxfhSet<'_>, nq: u32, extack: &ExtAck<'_>) -
     Ok(())
 }
 
+/// `EOPNOTSUPP` for a context request asking for another hash function.
+fn toeplitz_only(rss: &RxfhSet<'_>, extack: &ExtAck<'_>) -> Result {
+    if rss.hfunc.is_some_and(|h| h != RssHashFunc::Toeplitz) {
+        extack.set_msg(c_str!("the device hashes with Toeplitz only"));
+        return Err(EOPNOTSUPP);
+    }
+    Ok(())
+}
+
 #[vtable]
 impl EthtoolOps for GveNetdev {
     const TCP_DATA_SPLIT: bool = true;
@@ -284,10 +293,7 @@ impl EthtoolOps for GveNetdev {
         ctx: &mut RxfhContext<'_>,
         extack: &ExtAck<'_>,
     ) -> Result<RssHashFunc> {
-        if rss.hfunc.is_some_and(|h| h != RssHashFunc::Toeplitz) {
-            extack.set_msg(c_str!("the device hashes with Toeplitz only"));
-            return Err(EOPNOTSUPP);
-        }
+        toeplitz_only(rss, extack)?;
         let slot = ctx_slot(id, extack)?;
         let nq = dev.real_num_rx_queues();
         let p = dev.data();
@@ -315,10 +321,7 @@ impl EthtoolOps for GveNetdev {
         rss: &RxfhSet<'_>,
         extack: &ExtAck<'_>,
     ) -> Result {
-        if rss.hfunc.is_some_and(|h| h != RssHashFunc::Toeplitz) {
-            extack.set_msg(c_str!("the device hashes with Toeplitz only"));
-            return Err(EOPNOTSUPP);
-        }
+        toeplitz_only(rss, extack)?;
         let slot = ctx_slot(id, extack)?;
         let nq = dev.real_num_rx_queues();
         let p = dev.data();

@@ -489,7 +489,10 @@ impl State {
     /// buffers), or `None` if the posted buffers are too small for the
     /// packet (the caller delivers the segments one by one).
     fn deliver_chain(&mut self, frames: Burst<'_>) -> Option<Option<u16>> {
-        let first = Some(frames.frame(0)).filter(|_| frames.len() > 0)?;
+        if frames.len() == 0 {
+            return None;
+        }
+        let first = frames.frame(0);
         let flow = packet::parse(first)?;
         let hdr_end = flow.hdr_end;
         if hdr_end > GRO_MAX_HDR {
