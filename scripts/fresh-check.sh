@@ -11,6 +11,10 @@
 # `make test` from a second clean clone that shares the first one's cache.
 # Its output is shown and kept in $DEVMEM_FRESH/fresh-check.log.
 #
+# DEVMEM_FRESH_STEPS=setup stops after `make setup` in the first clone:
+# minutes instead of hours, for a change that touches only set-up (the
+# packages, bindgen, trixie's ethtool); the whole check is the default.
+#
 # The debootstrap result is kept as a tarball and unpacked anew each time,
 # so every check starts from the same bare root. Needs root on the host
 # (chroot, mounts) and about 10 GB of disk.
@@ -99,6 +103,13 @@ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git 
 	{ cat /tmp/prereq.log; exit 1; }
 echo "fresh-check: prerequisites took $((SECONDS - t)) s"
 cd /root/devmem-rs
+if [ "$steps" = setup ]; then
+	t=$SECONDS
+	echo "fresh-check: $ make setup   (DEVMEM_FRESH_STEPS=setup: nothing after it)"
+	make setup
+	echo "fresh-check: make setup took $((SECONDS - t)) s"
+	exit 0
+fi
 t=$SECONDS
 echo "fresh-check: $ make run   (first time: nothing installed, empty ~/.cache)"
 make run
@@ -113,7 +124,7 @@ echo "fresh-check: make test took $((SECONDS - t)) s"
 set +e
 chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	/bin/bash -c "$inside" 2>&1 | tee "$log"
+	steps="${DEVMEM_FRESH_STEPS:-all}" /bin/bash -c "$inside" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 log "$([ "$rc" = 0 ] && echo passed || echo "FAILED (exit $rc)") in $((SECONDS - t0)) s; log: $log"
