@@ -365,7 +365,7 @@ def main():
     for b in (1, 32, 128):
         cross(f"SO_DEVMEM_DONTNEED cost per token, Rust / C, batch {b}",
               lambda d, b=b: d[f"dn{b}"], "≤ 0.5×")
-    # The sizes measured (64M and 1G; QUICK=1 binds 256M instead of 1G).
+    # The sizes measured (64M and 1G; QUICK=1 binds 128M instead of 1G).
     for size in sorted({s for d in kernels.values() for s in d["bind"]}, key=size_mib):
         cross(f"bind + unbind latency, {size}iB udmabuf, Rust / C",
               lambda d, s=size: d["bind"].get(s, {}), "≤ 0.5×")
