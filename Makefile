@@ -17,6 +17,7 @@
 #   make patches-check   the patch series applies cleanly to 6.12
 #   make fresh-check     make run, then make test from a second clean
 #                 clone, as root of a bare Debian 12 (debootstrap) root
+#                 (DEVMEM_FRESH_STEPS=setup: only make setup there)
 #
 # Settings (environment or make variables): DEVMEM_CACHE (build cache,
 # default ~/.cache/devmem-rs), JOBS, DEVMEM_ACCEL (tcg|kvm), DEVMEM_VM_MEM,

@@ -189,9 +189,11 @@ def run_upstream(path, env, timeout):
 
     killer = threading.Timer(timeout, kill)
     killer.start()
+    t0 = time.monotonic()
     for line in proc.stdout:
         line = line.rstrip("\n")
-        print(f"#   {line}")
+        # Seconds since the program started: where its time goes.
+        print(f"#   [{time.monotonic() - t0:6.1f}] {line}")
         m = RESULT.match(line)
         if m:
             cases.append((m.group(1) is None, m.group(3), m.group(4), m.group(5) or "",
