@@ -99,11 +99,82 @@ check devmem-rx-unit "$DEVMEM_SRC/scripts/devmem-rx.sh" test
 check devmem-rx-clippy "$DEVMEM_SRC/scripts/devmem-rx.sh" clippy
 echo "# host checks took $((SECONDS - t0))s"
 
+# selftest_results DIR: one result per subtest of each program whose TAP
+# run_tests.sh kept in DIR, and one per program.
+selftest_results() {
+	local dir=$1 tap prog line name
+	if [ ! -f "$dir/summary.tap" ]; then
+		result 1 "selftest: run_tests.sh" "no results in $dir"
+		return
+	fi
+	for tap in "$dir"/*.tap; do
+		[ "${tap##*/}" = summary.tap ] && continue
+		prog=${tap##*/}
+		prog=${prog%.tap}
+		while read -r line; do
+			name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ([^#]+).*/\2/; s/ +$//')
+			case $line in
+			"not ok"*) result 1 "selftest: $prog: $name" ;;
+			*"# SKIP"*) echo "ok - selftest: $prog: $name # SKIP" ;;
+			# A known failure (drv_upstream.py: a timing check TCG
+			# cannot meet): shown with its reason, not counted as
+			# passed.
+			*"# XFAIL"*) echo "ok - selftest: $prog: $name # XFAIL${line##*# XFAIL}" ;;
+			*) result 0 "selftest: $prog: $name" ;;
+			esac
+		done < <(grep -E '^(not )?ok [0-9]+ ' "$tap")
+	done
+	while read -r line; do
+		name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ selftests: ([^#]+).*/\2/; s/ +$//')
+		case $line in
+		"not ok"*) result 1 "selftest: $name" "$(echo "$line" | sed -n 's/.*# //p')" ;;
+		*) result 0 "selftest: $name" ;;
+		esac
+	done < <(grep -E '^(not )?ok [0-9]+ ' "$dir/summary.tap")
+}
+
+# vm_result NAME EXIT: the boot itself.
+vm_result() {
+	case $2 in
+	124) result 1 "$1: boot and run" "timeout after ${VM_TIMEOUT}s" ;;
+	125) result 1 "$1: boot and run" "no exit status (crash?)" ;;
+	*) result 0 "$1: boot and run" ;;
+	esac
+}
+
+# log_result NAME LOG: any kernel report in a guest log fails the run.
+log_result() {
+	local reports=${2%.log}-reports.log
+	guest_reports "$2" > "$reports"
+	if [ -s "$reports" ]; then
+		head -n 20 "$reports" | sed 's/^/#   /'
+		result 1 "$1: log free of oops/WARN/BUG/lockdep/kmemleak" "$reports"
+	else
+		result 0 "$1: log free of oops/WARN/BUG/lockdep/kmemleak"
+	fi
+}
+
 kernel=$KOBJ/arch/x86/boot/bzImage
 if [[ ! " ${failed_names[*]} " =~ " host: build " ]] && [ -f "$kernel" ]; then
 	t1=$SECONDS
 	out=$LOGS/guest-out
 	mkdir -p "$out"
+	# Upstream's driver selftests (drv_upstream.py: 35-40 min alone,
+	# most of it rss_ctx.py's iperf3 phases) run in a second boot of
+	# the same kernel beside the first (one vCPU each, the host has
+	# two cores), when TESTS does not name the tests to run and
+	# DEVMEM_TEST_UPSTREAM is not 0. KUnit runs in the first boot only.
+	upid=
+	if [ -z "${TESTS:-}" ] && [ "${DEVMEM_TEST_UPSTREAM:-1}" != 0 ]; then
+		out2=$LOGS/guest-upstream-out
+		mkdir -p "$out2"
+		DEVMEM_CMDLINE="slub_debug=FZPU kunit.enable=0 ${DEVMEM_CMDLINE:-}" \
+		"$DEVMEM_SRC/scripts/vm.sh" -t "$VM_TIMEOUT" -l "$LOGS/guest-upstream.log" -o "$out2" \
+			"DEVMEM_CACHE=$DEVMEM_CACHE KSRC=$KSRC CORE=$CORE tools/testing/selftests/devmem-rs/run_tests.sh -o /run/devmem-out/selftests drv_upstream.py" \
+			> /dev/null 2>&1 &
+		upid=$!
+		echo "# upstream's driver selftests: second VM, log: $LOGS/guest-upstream.log"
+	fi
 	# Slab poisoning: a use-after-free oopses instead of passing.
 	DEVMEM_CMDLINE="slub_debug=FZPU ${DEVMEM_CMDLINE:-}" \
 	"$DEVMEM_SRC/scripts/vm.sh" -t "$VM_TIMEOUT" -l "$LOGS/guest.log" -o "$out" \
@@ -116,11 +187,7 @@ if [[ ! " ${failed_names[*]} " =~ " host: build " ]] && [ -f "$kernel" ]; then
 		mkdir -p "$DEVMEM_CACHE/diff"
 		cp "$out/diff-$CORE.json" "$DEVMEM_CACHE/diff/$CORE.json"
 	fi
-	case $vmrc in
-	124) result 1 "guest: boot and run" "timeout after ${VM_TIMEOUT}s" ;;
-	125) result 1 "guest: boot and run" "no exit status (crash?)" ;;
-	*) result 0 "guest: boot and run" ;;
-	esac
+	vm_result guest "$vmrc"
 
 	# KUnit: every leaf test case in the console log.
 	kunit=$(sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$LOGS/guest.log" |
@@ -143,42 +210,16 @@ if [[ ! " ${failed_names[*]} " =~ " host: build " ]] && [ -f "$kernel" ]; then
 	result $? "kunit: devmem-rs doctests ran" "$ours"
 
 	# kselftests: each subtest of each program.
-	if [ -f "$out/selftests/summary.tap" ]; then
-		for tap in "$out"/selftests/*.tap; do
-			[ "${tap##*/}" = summary.tap ] && continue
-			prog=${tap##*/}
-			prog=${prog%.tap}
-			while read -r line; do
-				name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ([^#]+).*/\2/; s/ +$//')
-				case $line in
-				"not ok"*) result 1 "selftest: $prog: $name" ;;
-				*"# SKIP"*) echo "ok - selftest: $prog: $name # SKIP" ;;
-				# A known failure (drv_upstream.py: a timing check TCG
-				# cannot meet): shown with its reason, not counted as
-				# passed.
-				*"# XFAIL"*) echo "ok - selftest: $prog: $name # XFAIL${line##*# XFAIL}" ;;
-				*) result 0 "selftest: $prog: $name" ;;
-				esac
-			done < <(grep -E '^(not )?ok [0-9]+ ' "$tap")
-		done
-		while read -r line; do
-			name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ selftests: ([^#]+).*/\2/; s/ +$//')
-			case $line in
-			"not ok"*) result 1 "selftest: $name" "$(echo "$line" | sed -n 's/.*# //p')" ;;
-			*) result 0 "selftest: $name" ;;
-			esac
-		done < <(grep -E '^(not )?ok [0-9]+ ' "$out/selftests/summary.tap")
-	else
-		result 1 "selftest: run_tests.sh" "no results"
-	fi
+	selftest_results "$out/selftests"
+	log_result guest "$LOGS/guest.log"
 
-	# Any kernel report in the guest log fails the run.
-	guest_reports "$LOGS/guest.log" > "$LOGS/guest-reports.log"
-	if [ -s "$LOGS/guest-reports.log" ]; then
-		head -n 20 "$LOGS/guest-reports.log" | sed 's/^/#   /'
-		result 1 "guest: log free of oops/WARN/BUG/lockdep/kmemleak" "$LOGS/guest-reports.log"
-	else
-		result 0 "guest: log free of oops/WARN/BUG/lockdep/kmemleak"
+	if [ -n "$upid" ]; then
+		wait "$upid"
+		vmrc=$?
+		echo "# second VM (upstream's driver selftests) done after $((SECONDS - t1))s (exit $vmrc), log: $LOGS/guest-upstream.log"
+		vm_result "guest (upstream)" "$vmrc"
+		selftest_results "$out2/selftests"
+		log_result "guest (upstream)" "$LOGS/guest-upstream.log"
 	fi
 else
 	result 1 "guest: boot and run" "no kernel to boot"
