@@ -14,8 +14,9 @@
 # stream), BENCH_BIND_SIZES ("64M 1G"), BENCH_MEMCPY_SECONDS (3), BENCH_PERF
 # (set: a perf profile of one more devmem and one more copy stream),
 # BENCH_DMABUF (64M: the receiver's udmabuf), BENCH_KBENCH (1; 0 skips the
-# in-kernel benches, which bench.sh does for the C kernel: the code is the
-# same Rust in both and the report takes the Rust kernel's figures).
+# in-kernel benches and the veth streams, which bench.sh does for the C
+# kernel: neither depends on the devmem core, and the report takes the
+# Rust kernel's figures).
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 . "$DEVMEM_SRC/tools/testing/selftests/devmem-rs/lib.sh"
@@ -47,7 +48,23 @@ printf '{"uname": "%s", "core": "%s", "cpus": %s, "mem_kib": %s}\n' "$(uname -r)
 say "kernel $(uname -r), devmem core: $core, $(nproc) vCPUs, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 
 pair_setup || { say "no emulated port pair"; exit 2; }
-trap pair_cleanup EXIT
+# A veth pair in two more namespaces: plain TCP over it against plain TCP
+# over the emulated port pair (issue 12's figure), in the same boot.
+NSVA=bench-veth-a NSVB=bench-veth-b VA=10.78.0.1 VB=10.78.0.2
+cleanup() {
+	pair_cleanup
+	ip netns del $NSVA 2> /dev/null
+	ip netns del $NSVB 2> /dev/null
+}
+trap cleanup EXIT
+veth=0
+if [ "${BENCH_KBENCH:-1}" != 0 ]; then
+	ip netns add $NSVA && ip netns add $NSVB &&
+		ip -n $NSVA link add bva type veth peer name bvb netns $NSVB &&
+		ip -n $NSVA addr add $VA/24 dev bva && ip -n $NSVB addr add $VB/24 dev bvb &&
+		ip -n $NSVA link set bva up && ip -n $NSVB link set bvb up &&
+		veth=1 || say "no veth pair: the pair/veth figure is not measured"
+fi
 nsb() { ip netns exec "$NSB" "$@"; }
 nsb "$ET" -L "$PB" combined 4 &&
 	nsb "$ET" -K "$PB" ntuple off &&
@@ -108,6 +125,30 @@ stream() {
 		"(receiver ready in $((t1 - t0)) s, both done $((SECONDS - t1)) s later)"
 }
 
+# veth_stream NAME: one plain-copy receive of $secs seconds over the veth
+# pair, pinned as the copy stream over the emulated pair is.
+veth_stream() {
+	local name=$1 rxpid port=$((PORT + 3)) rc rxrc
+	ip netns exec $NSVB "$RX" recv --mode copy --addr $VB --port $port --cpus $rxc \
+		--json "$out/$name.rx.json" > "$out/$name.rx.log" 2>&1 &
+	rxpid=$!
+	if ! wait_tcp_listen $NSVB $port 60 $rxpid; then
+		wait $rxpid
+		fail "$name: receiver did not start: $(tail -n 3 "$out/$name.rx.log")"
+		return
+	fi
+	ip netns exec $NSVA "$RX" send --addr $VB --port $port --cpus 0 --seconds "$secs" \
+		--json "$out/$name.tx.json" > "$out/$name.tx.log" 2>&1
+	rc=$?
+	wait_pid $rxpid 120
+	rxrc=$?
+	if [ $rc != 0 ] || [ $rxrc != 0 ]; then
+		fail "$name: sender exit $rc, receiver exit $rxrc"
+		return
+	fi
+	say "$name: $(grep -h ' flow(s): ' "$out/$name.rx.log" | sed 's/^devmem-rx: //')"
+}
+
 # Receiver on the last vCPU, sender on vCPU 0 (the same one when the
 # guest has only one).
 ncpu=$(nproc)
@@ -137,6 +178,10 @@ for r in $(seq "$runs"); do
 	stream "devmem.b128.$r" devmem 1 128 $rxc 0
 	say "stream run $r/$runs: plain copy"
 	stream "copy.$r" copy 1 128 $rxc 0
+	if [ $veth = 1 ]; then
+		say "stream run $r/$runs: plain copy over veth"
+		veth_stream "veth.$r"
+	fi
 	# Scaling over queues and vCPUs: 1 flow with its sender, receiver
 	# and NIC work on vCPU 0 against 2 flows on queues 1 and 2, flow i
 	# wholly on vCPU i (with 1 vCPU both share it).

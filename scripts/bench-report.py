@@ -77,6 +77,8 @@ def kernel_data(raw):
     d = {"info": info, "bench": bench}
     d["devmem"] = runs_of(bench, "devmem.b128.{r}.rx.json", "goodput_mbps", stream_ok)
     d["copy"] = runs_of(bench, "copy.{r}.rx.json", "goodput_mbps", stream_ok)
+    # The same plain-copy stream over a veth pair (Rust kernel's boot).
+    d["veth"] = runs_of(bench, "veth.{r}.rx.json", "goodput_mbps", stream_ok)
     d["devmem2"] = runs_of(bench, "devmem2.b128.{r}.rx.json", "goodput_mbps", stream_ok)
     # 1 flow with everything on vCPU 0 (runs only with 2 vCPUs or more).
     d["devmem1c"] = runs_of(bench, "devmem1c.b128.{r}.rx.json", "goodput_mbps", stream_ok)
@@ -218,7 +220,7 @@ def plots(out, kernels, kb):
         ax.legend(fontsize=8)
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    groups = [("plain copy", "copy"), ("devmem\nbatch 128", "gp128"), ("devmem\nbatch 32", "gp32"),
+    groups = [("plain copy\nover veth", "veth"), ("plain copy", "copy"), ("devmem\nbatch 128", "gp128"), ("devmem\nbatch 32", "gp32"),
               ("devmem\nbatch 1", "gp1"), ("devmem, 1 flow\non 1 vCPU", "devmem1c"),
               ("devmem\n2 flows", "devmem2")]
     bars(ax, groups, lambda d, k: d[k], lambda y: f"{y:.1f}")
@@ -334,9 +336,16 @@ def main():
                 "(1 vCPU)", pair_ratio(d["devmem2"], d["devmem1c" if two_cpus else "devmem"]),
                 "×", "≥ 1.8×", kname,
                 None if two_cpus else f"the guest had {i.get('cpus')} vCPU: both flows on it")
+        if d["veth"]:
+            rep.add("plain TCP goodput, emulated port pair / veth (copy receiver, 1 flow, "
+                    "the driver's offloads on)", pair_ratio(d["copy"], d["veth"]), "×",
+                    "≥ 1.0×", kname)
         rep.add("devmem receive goodput (1 flow, DONTNEED batch 128)", d["devmem"], "MB/s", "",
                 kname)
         rep.add("plain-copy receive goodput (1 flow)", d["copy"], "MB/s", "", kname)
+        if d["veth"]:
+            rep.add("plain-copy receive goodput over veth (1 flow)", d["veth"], "MB/s", "",
+                    kname)
         rep.add("devmem receive goodput, 2 flows", d["devmem2"], "MB/s", "", kname)
         if two_cpus:
             rep.add("devmem receive goodput, 1 flow on vCPU 0 alone", d["devmem1c"], "MB/s", "",
