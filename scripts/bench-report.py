@@ -220,7 +220,8 @@ def plots(out, kernels, kb):
         ax.legend(fontsize=8)
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    groups = [("plain copy\nover veth", "veth"), ("plain copy", "copy"), ("devmem\nbatch 128", "gp128"), ("devmem\nbatch 32", "gp32"),
+    groups = [("plain copy\nover veth", "veth"), ("plain copy", "copy"),
+              ("devmem\nbatch 128", "gp128"), ("devmem\nbatch 32", "gp32"),
               ("devmem\nbatch 1", "gp1"), ("devmem, 1 flow\non 1 vCPU", "devmem1c"),
               ("devmem\n2 flows", "devmem2")]
     bars(ax, groups, lambda d, k: d[k], lambda y: f"{y:.1f}")

@@ -276,12 +276,7 @@ def diagnose(a):
     """After a program with a failed case: both ends' addresses, routes,
     neighbours, link counters and the driver's non-zero counters, for the
     log (what a failed case left behind)."""
-    for where, pre, dev in (("local", "", a), ("remote", f"ip netns exec {NS} ", None)):
-        if dev is None:
-            dev = subprocess.run(f"{pre}ip -o link show", shell=True, capture_output=True,
-                                 text=True, check=False).stdout
-            dev = next((l.split(":")[1].strip() for l in dev.splitlines()
-                        if "link/ether" in l), "")
+    for where, pre, dev in (("local", "", a), ("remote", f"ip netns exec {NS} ", remote_dev())):
         for c in (f"ip addr show dev {dev}", f"ip route show dev {dev}",
                   f"ip -6 route show dev {dev}", f"ip neigh show dev {dev}",
                   f"ip -s link show dev {dev}",
