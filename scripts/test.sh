@@ -17,6 +17,7 @@ mkdir -p "$LOGS"
 passed=0
 failed=0
 failed_names=()
+failed_why=()
 
 result() { # result 0|1 NAME [DETAIL]
 	if [ "$1" = 0 ]; then
@@ -25,6 +26,7 @@ result() { # result 0|1 NAME [DETAIL]
 	else
 		failed=$((failed + 1))
 		failed_names+=("$2")
+		failed_why+=("${3:-}")
 		echo "not ok - $2${3:+ # $3}"
 	fi
 }
@@ -111,10 +113,13 @@ selftest_results() {
 		[ "${tap##*/}" = summary.tap ] && continue
 		prog=${tap##*/}
 		prog=${prog%.tap}
-		while read -r line; do
+		# Each result with, after a tab, the last comment lines the
+		# case printed before it (a failure's reason: CI shows only
+		# the head and tail of this output).
+		while IFS=$'\t' read -r line why; do
 			name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ([^#]+).*/\2/; s/ +$//')
 			case $line in
-			"not ok"*) result 1 "selftest: $prog: $name" ;;
+			"not ok"*) result 1 "selftest: $prog: $name" "${why:0:700}" ;;
 			*"# SKIP"*) echo "ok - selftest: $prog: $name # SKIP" ;;
 			# A known failure (drv_upstream.py: a timing check TCG
 			# cannot meet): shown with its reason, not counted as
@@ -122,7 +127,16 @@ selftest_results() {
 			*"# XFAIL"*) echo "ok - selftest: $prog: $name # XFAIL${line##*# XFAIL}" ;;
 			*) result 0 "selftest: $prog: $name" ;;
 			esac
-		done < <(grep -E '^(not )?ok [0-9]+ ' "$tap")
+		done < <(awk '
+			/^(not )?ok [0-9]+ / {
+				d = ""
+				for (i = (n > 6 ? n - 6 : 0); i < n; i++)
+					d = d (d == "" ? "" : " | ") substr(buf[i % 6], 3)
+				print $0 "\t" d
+				n = 0
+				next
+			}
+			/^# / { buf[n % 6] = $0; n++ }' "$tap")
 	done
 	while read -r line; do
 		name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ selftests: ([^#]+).*/\2/; s/ +$//')
@@ -226,6 +240,9 @@ else
 fi
 
 echo "# total time $((SECONDS - t0))s"
-for n in "${failed_names[@]}"; do echo "# failed: $n"; done
+for i in "${!failed_names[@]}"; do
+	echo "# failed: ${failed_names[i]}"
+	[ -z "${failed_why[i]}" ] || echo "#   ${failed_why[i]}"
+done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
