@@ -93,8 +93,11 @@ pub(crate) struct RxRsc {
 /// Most buffers of a completion chain of coalesced segments (hardware
 /// GRO): within the 17 frags of an skb.
 pub(crate) const GRO_MAX_BUFS: usize = 16;
-/// Most payload bytes the device coalesces into one packet.
-pub(crate) const GRO_MAX_PAYLOAD: u32 = 60 * 1024;
+/// Most bytes, headers included, of a packet the device coalesces
+/// segments into: 64 KiB, as the stack's GRO (`GRO_LEGACY_MAX_SIZE`), so
+/// that the segments of a full TSO frame of the peer come back as one
+/// packet (in [`GRO_MAX_BUFS`] page-sized buffers without header split).
+pub(crate) const GRO_MAX_SIZE: u32 = 64 * 1024;
 /// Most header bytes of a packet the device coalesces segments into.
 pub(crate) const GRO_MAX_HDR: usize = 256;
 
@@ -245,7 +248,7 @@ pub(crate) trait Port: Send + Sync {
     /// frame the peer segmented: one interrupt window) with nothing but
     /// ACK and PSH set, equal headers otherwise, each but the last as long
     /// as the first, are delivered as one packet of at most
-    /// [`GRO_MAX_PAYLOAD`] bytes of payload in at most [`GRO_MAX_BUFS`]
+    /// [`GRO_MAX_SIZE`] bytes, headers included, in at most [`GRO_MAX_BUFS`]
     /// buffers, payloads packed into them back to back ([`RxRsc`]).
     fn set_rx_gro(&self, on: bool);
     /// Sets the interrupt intervals of the rx and tx vectors, µs (at most

@@ -460,12 +460,13 @@ fn gro_same_headers(a: &[u8], b: &[u8], flow: &Flow) -> bool {
 /// in-order segments of one TCP flow (see [`gro_seg`]) with equal headers
 /// (see [`gro_same_headers`]) coalesce: as long as each before had the
 /// first's payload length and no PSH, each one's sequence number follows,
-/// its payload is no longer than the first's, and the whole stays within
-/// `max_payload` bytes of payload. Frames longer than `mtu` take no part.
+/// its payload is no longer than the first's, and the packet, the first's
+/// headers and every payload, stays within `max_size` bytes. Frames longer
+/// than `mtu` take no part.
 pub(crate) fn gro_len<'a>(
     mut frames: impl Iterator<Item = &'a [u8]>,
     mtu: usize,
-    max_payload: usize,
+    max_size: usize,
 ) -> usize {
     let Some(first) = frames.next() else {
         return 0;
@@ -489,7 +490,7 @@ pub(crate) fn gro_len<'a>(
         if s.flow.hdr_end != hdr.len()
             || s.seq != next
             || s.payload > g.payload
-            || total + s.payload > max_payload
+            || hdr.len() + total + s.payload > max_size
             || !gro_same_headers(hdr, &f[..hdr.len()], &g.flow)
         {
             break;

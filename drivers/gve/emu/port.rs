@@ -369,7 +369,7 @@ impl EmuPort {
             while i < frames.len() {
                 let rest = frames.skip(i);
                 let n = if st.gro {
-                    packet::gro_len(rest.iter(), st.mtu as usize, GRO_MAX_PAYLOAD as usize)
+                    packet::gro_len(rest.iter(), st.mtu as usize, GRO_MAX_SIZE as usize)
                 } else {
                     1
                 };
