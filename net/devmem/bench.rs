@@ -18,6 +18,7 @@
 
 use crate::freestack::FreeStack;
 use crate::tokens::{give_back, Batch, Tokens};
+use kernel::alloc::KVVec;
 use kernel::net::bench::{cond_resched, GenPool, Stopwatch, XaTokens};
 use kernel::net::devmem_uapi::MAX_DONTNEED_TOKENS;
 use kernel::page::{PAGE_SHIFT, PAGE_SIZE};
@@ -39,7 +40,9 @@ pub(crate) fn run(niovs: u32, batch: u32, msecs: u32) -> Result<Result2> {
         return Err(EINVAL);
     }
     let want = u64::from(msecs) * 1_000_000;
-    let mut idx = KVec::from_elem(0usize, batch as usize, GFP_KERNEL)?;
+    // Up to 1 Mi entries each (the family's limits): vmalloc'ed when
+    // large, where kmalloc would need a costly, failure-prone order.
+    let mut idx = KVVec::from_elem(0usize, batch as usize, GFP_KERNEL)?;
 
     let stack = FreeStack::new(niovs as usize)?;
     let (mut ops, sw) = (0u64, Stopwatch::start());
@@ -66,7 +69,7 @@ pub(crate) fn run(niovs: u32, batch: u32, msecs: u32) -> Result<Result2> {
     let pool = GenPool::new(PAGE_SHIFT as u32)?;
     // Addresses as a dma-buf's DMA addresses would be (never dereferenced).
     pool.add(1 << 32, niovs as usize * PAGE_SIZE)?;
-    let mut chunks = KVec::with_capacity(batch as usize, GFP_KERNEL)?;
+    let mut chunks = KVVec::with_capacity(batch as usize, GFP_KERNEL)?;
     for _ in 0..batch {
         chunks.push(None, GFP_KERNEL)?;
     }
@@ -167,8 +170,9 @@ pub(crate) fn tokens(held: u32, frags: u32, msecs: u32) -> Result<TokenResult> {
     let frags = frags as usize;
     let store = KBox::pin_init(Tokens::<usize>::new(), GFP_KERNEL)?;
     let xa = KBox::pin_init(XaTokens::new(), GFP_KERNEL)?;
-    let mut base = KVec::from_elem(0u32, held as usize, GFP_KERNEL)?;
-    let mut base_xa = KVec::from_elem(0u32, held as usize, GFP_KERNEL)?;
+    // Up to 1 Mi tokens (the family's limit): vmalloc'ed when large.
+    let mut base = KVVec::from_elem(0u32, held as usize, GFP_KERNEL)?;
+    let mut base_xa = KVVec::from_elem(0u32, held as usize, GFP_KERNEL)?;
     recv_ours(&store, frags, &mut base)?;
     recv_xa(&xa, frags, &mut base_xa)?;
     if base[..] != base_xa[..] {
