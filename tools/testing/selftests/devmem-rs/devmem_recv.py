@@ -19,6 +19,8 @@ and reads commands on stdin, answering each with one line on stdout
                     of readable skbs (queue not bound) are taken too
                                                       -> ok BYTES FRAGS HELD
   give              SO_DEVMEM_DONTNEED every held token -> ok FREED
+  pinned            net_iovs the held tokens point into (two tokens
+                    share one when a read split a frag) -> ok COUNT
   close-nl          close the netlink socket (unbind) -> ok
   close-dmabuf      close the dma-buf fd and its mmap -> ok
   close-conn        close the TCP connection          -> ok
@@ -41,6 +43,9 @@ import struct
 import sys
 
 from devmem_rs import YnlFamily, spec, udmabuf
+
+# Bytes of the dma-buf each net_iov of a binding covers (PAGE_SIZE).
+NIOV_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 MSG_SOCK_DEVMEM = 0x2000000
 SCM_DEVMEM_LINEAR = 78
@@ -71,6 +76,8 @@ class Receiver:
         self.id = None
         self.got = self.frags = self.linear = self.readable = 0
         self.held = []
+        # The net_iovs (dma-buf offset / NIOV_SIZE) of the held tokens.
+        self.pinned = set()
 
     def bind(self):
         self.fd = udmabuf(self.size)
@@ -139,6 +146,7 @@ class Receiver:
                     self.frags += 1
                     if hold:
                         self.held.append(token)
+                        self.pinned.add(off // NIOV_SIZE)
                     else:
                         gives.append(token)
             if synced:
@@ -162,6 +170,7 @@ class Receiver:
         n = len(self.held)
         self.dontneed(self.held)
         self.held = []
+        self.pinned = set()
         return str(n)
 
     def close_nl(self):
@@ -201,6 +210,7 @@ def main():
         "recv": lambda a: r.recv(int(a[0]), a[1] == "hold", "noverify" not in a),
         "dumps": lambda a: r.dumps(int(a[0])),
         "give": lambda a: r.give(),
+        "pinned": lambda a: str(len(r.pinned)),
         "close-nl": lambda a: r.close_nl(),
         "close-dmabuf": lambda a: r.close_dmabuf(),
         "close-conn": lambda a: r.close_conn(),
