@@ -90,17 +90,24 @@ kbench() { # OUT OP ARGS...: devmem-rx talks to the family (ynl's Python
 }
 kmsecs=${BENCH_KMSECS:-1000}
 
-# stream NAME MODE FLOWS BATCH RXCPUS TXCPUS: one receive of $secs seconds.
+# stream NAME MODE FLOWS BATCH RXCPUS TXCPUS: one receive of $secs seconds
+# over the emulated pair (queue 1 of port B); with VETH=1, a plain-copy
+# one over the veth pair instead.
 stream() {
 	local name=$1 mode=$2 flows=$3 batch=$4 rxcpus=$5 txcpus=$6 rxpid rc
-	nsb "$RX" recv --mode "$mode" --ifname "$PB" --queue 1 --flows "$flows" --batch "$batch" \
-		--dmabuf-size "$dmabuf" --cpus "$rxcpus" --addr "$IPB" --port $PORT \
+	local rxns=$NSB txns=$NSA addr=$IPB port=$PORT
+	local dev=(--ifname "$PB" --queue 1 --dmabuf-size "$dmabuf")
+	if [ "${VETH:-0}" = 1 ]; then
+		rxns=$NSVB txns=$NSVA addr=$VB port=$((PORT + 3)) dev=()
+	fi
+	ip netns exec "$rxns" "$RX" recv --mode "$mode" "${dev[@]}" --flows "$flows" \
+		--batch "$batch" --cpus "$rxcpus" --addr "$addr" --port $port \
 		--json "$out/$name.rx.json" \
 		> "$out/$name.rx.log" 2>&1 &
 	rxpid=$!
 	local t0=$SECONDS t1
 	# Creating and binding the udmabuf takes seconds under TCG.
-	if ! wait_tcp_listen "$NSB" $((PORT + flows - 1)) 180 $rxpid; then
+	if ! wait_tcp_listen "$rxns" $((port + flows - 1)) 180 $rxpid; then
 		wait $rxpid
 		fail "$name: receiver did not start: $(tail -n 3 "$out/$name.rx.log")"
 		return
@@ -111,8 +118,8 @@ stream() {
 	# sender once it records, of all CPUs, until the sender is done.
 	local perf=()
 	[ -n "${perf_data:-}" ] && perf=(perf record -q -a -g -e cpu-clock -o "$perf_data" --)
-	"${perf[@]}" ip netns exec "$NSA" "$RX" send --addr "$IPB" --port $PORT --flows "$flows" --cpus "$txcpus" \
-		--seconds "$secs" --json "$out/$name.tx.json" > "$out/$name.tx.log" 2>&1
+	"${perf[@]}" ip netns exec "$txns" "$RX" send --addr "$addr" --port $port --flows "$flows" \
+		--cpus "$txcpus" --seconds "$secs" --json "$out/$name.tx.json" > "$out/$name.tx.log" 2>&1
 	rc=$?
 	wait_pid $rxpid 120
 	local rxrc=$?
@@ -123,30 +130,6 @@ stream() {
 	fi
 	say "$name: $(grep -h ' flow(s): ' "$out/$name.rx.log" | sed 's/^devmem-rx: //')" \
 		"(receiver ready in $((t1 - t0)) s, both done $((SECONDS - t1)) s later)"
-}
-
-# veth_stream NAME: one plain-copy receive of $secs seconds over the veth
-# pair, pinned as the copy stream over the emulated pair is.
-veth_stream() {
-	local name=$1 rxpid port=$((PORT + 3)) rc rxrc
-	ip netns exec $NSVB "$RX" recv --mode copy --addr $VB --port $port --cpus $rxc \
-		--json "$out/$name.rx.json" > "$out/$name.rx.log" 2>&1 &
-	rxpid=$!
-	if ! wait_tcp_listen $NSVB $port 60 $rxpid; then
-		wait $rxpid
-		fail "$name: receiver did not start: $(tail -n 3 "$out/$name.rx.log")"
-		return
-	fi
-	ip netns exec $NSVA "$RX" send --addr $VB --port $port --cpus 0 --seconds "$secs" \
-		--json "$out/$name.tx.json" > "$out/$name.tx.log" 2>&1
-	rc=$?
-	wait_pid $rxpid 120
-	rxrc=$?
-	if [ $rc != 0 ] || [ $rxrc != 0 ]; then
-		fail "$name: sender exit $rc, receiver exit $rxrc"
-		return
-	fi
-	say "$name: $(grep -h ' flow(s): ' "$out/$name.rx.log" | sed 's/^devmem-rx: //')"
 }
 
 # Receiver on the last vCPU, sender on vCPU 0 (the same one when the
@@ -180,7 +163,7 @@ for r in $(seq "$runs"); do
 	stream "copy.$r" copy 1 128 $rxc 0
 	if [ $veth = 1 ]; then
 		say "stream run $r/$runs: plain copy over veth"
-		veth_stream "veth.$r"
+		VETH=1 stream "veth.$r" copy 1 128 $rxc 0
 	fi
 	# Scaling over queues and vCPUs: 1 flow with its sender, receiver
 	# and NIC work on vCPU 0 against 2 flows on queues 1 and 2, flow i
