@@ -59,11 +59,8 @@ cleanup() {
 trap cleanup EXIT
 veth=0
 if [ "${BENCH_KBENCH:-1}" != 0 ]; then
-	ip netns add $NSVA && ip netns add $NSVB &&
-		ip -n $NSVA link add bva type veth peer name bvb netns $NSVB &&
-		ip -n $NSVA addr add $VA/24 dev bva && ip -n $NSVB addr add $VB/24 dev bvb &&
-		ip -n $NSVA link set bva up && ip -n $NSVB link set bvb up &&
-		veth=1 || say "no veth pair: the pair/veth figure is not measured"
+	veth_setup $NSVA $NSVB $VA $VB && veth=1 ||
+		say "no veth pair: the pair/veth figure is not measured"
 fi
 nsb() { ip netns exec "$NSB" "$@"; }
 nsb "$ET" -L "$PB" combined 4 &&

@@ -29,10 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 pair_setup || { say "no emulated port pair"; exit 2; }
-ip netns add $NSVA && ip netns add $NSVB &&
-	ip -n $NSVA link add gpva type veth peer name gpvb netns $NSVB &&
-	ip -n $NSVA addr add $VA/24 dev gpva && ip -n $NSVB addr add $VB/24 dev gpvb &&
-	ip -n $NSVA link set gpva up && ip -n $NSVB link set gpvb up || { say "no veth"; exit 2; }
+veth_setup $NSVA $NSVB $VA $VB || { say "no veth"; exit 2; }
 
 ncpu=$(nproc)
 rxc=$((ncpu - 1))

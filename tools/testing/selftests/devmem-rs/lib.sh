@@ -76,6 +76,16 @@ pair_setup() {
 	return 0
 }
 
+# veth_setup NS_A NS_B ADDR_A ADDR_B: a veth pair (va in NS_A, vb in NS_B,
+# both new namespaces) addressed in a /24 and up: plain TCP through the
+# stack without a device, to compare the emulated pair with.
+veth_setup() {
+	ip netns add "$1" && ip netns add "$2" &&
+		ip -n "$1" link add va type veth peer name vb netns "$2" &&
+		ip -n "$1" addr add "$3/24" dev va && ip -n "$2" addr add "$4/24" dev vb &&
+		ip -n "$1" link set va up && ip -n "$2" link set vb up
+}
+
 pair_cleanup() {
 	ip netns del "$NSA" 2>/dev/null
 	ip netns del "$NSB" 2>/dev/null

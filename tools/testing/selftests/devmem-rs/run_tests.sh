@@ -40,10 +40,10 @@ recover() {
 		ip netns del "$ns" 2>/dev/null
 		echo "# recover: deleted network namespace $ns"
 	done
+	# Every port's netdev is back in this namespace's sysfs.
 	for i in $(seq 100); do
-		ls /sys/bus/platform/devices/gve-rs-emu.*/net/* > /dev/null 2>&1 &&
-			[ "$(ls -d /sys/bus/platform/devices/gve-rs-emu.*/net/* 2>/dev/null | wc -l)" = \
-				"$(ls -d /sys/bus/platform/devices/gve-rs-emu.* 2>/dev/null | wc -l)" ] && return
+		[ "$(ls -d /sys/bus/platform/devices/gve-rs-emu.*/net/* 2>/dev/null | wc -l)" = \
+			"$(ls -d /sys/bus/platform/devices/gve-rs-emu.* 2>/dev/null | wc -l)" ] && return
 		sleep 0.1
 	done
 	echo "# recover: the emulated ports did not all come back"
